@@ -1,0 +1,51 @@
+# XãSố — the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/xaso
+
+.PHONY: install demo serve test test-sqlite test-postgres lint browser bench clean
+
+install: $(STAMP)
+
+# Reinstall whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/xaso migrate --no-input
+	$(BIN)/xaso demo
+
+# Debian's Chromium drives the browser tests; Playwright never downloads its own.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+lint: install
+	$(BIN)/ruff check xaso tests bench
+	$(BIN)/ruff format --check xaso tests bench
+	$(BIN)/lint-imports
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest
+
+test-postgres: install
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+bench: install
+	env -u DATABASE_URL $(BIN)/python bench/household_search.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/household_search.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

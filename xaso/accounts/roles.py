@@ -1,0 +1,60 @@
+"""Roles and what each one may do. The single table to read when asking "who can…?"."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COMMUNE_LEADER = "commune_leader", _("Lãnh đạo UBND xã")
+    ONE_STOP_OFFICER = "one_stop_officer", _("Cán bộ một cửa")
+    POLICE_OFFICER = "police_officer", _("Công an xã")
+    VILLAGE_HEAD = "village_head", _("Trưởng thôn")
+    DIGITAL_TEAM = "digital_team", _("Tổ công nghệ số cộng đồng")
+    PRODUCER = "producer", _("Cơ sở sản xuất / HTX")
+    MERCHANT = "merchant", _("Người bán hàng")
+    PROVINCE_VIEWER = "province_viewer", _("Cán bộ tỉnh (xem)")
+    ADMINISTRATOR = "administrator", _("Quản trị hệ thống")
+
+
+class Capability(models.TextChoices):
+    VIEW_DASHBOARD = "view_dashboard"
+    VIEW_PEOPLE = "view_people"  # households, residents, organisations (masked identifiers)
+    EDIT_PEOPLE = "edit_people"
+    REVEAL_PERSONAL_DATA = "reveal_personal_data"  # unmask a CCCD or phone, audited
+    HANDLE_DATA_REQUESTS = "handle_data_requests"  # export or erase a resident's data
+    MANAGE_PLACES = "manage_places"  # villages, merges, role grants
+    VIEW_AUDIT = "view_audit"
+
+
+_PEOPLE_OFFICERS = {
+    Role.COMMUNE_LEADER,
+    Role.ONE_STOP_OFFICER,
+    Role.POLICE_OFFICER,
+    Role.VILLAGE_HEAD,
+    Role.DIGITAL_TEAM,
+    Role.ADMINISTRATOR,
+}
+
+ROLE_CAPABILITIES: dict[str, set[str]] = {
+    Capability.VIEW_DASHBOARD: set(Role),
+    Capability.VIEW_PEOPLE: _PEOPLE_OFFICERS,
+    Capability.EDIT_PEOPLE: _PEOPLE_OFFICERS,
+    Capability.REVEAL_PERSONAL_DATA: {
+        Role.COMMUNE_LEADER,
+        Role.ONE_STOP_OFFICER,
+        Role.POLICE_OFFICER,
+        Role.VILLAGE_HEAD,
+        Role.ADMINISTRATOR,
+    },
+    Capability.HANDLE_DATA_REQUESTS: {
+        Role.COMMUNE_LEADER,
+        Role.ONE_STOP_OFFICER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.MANAGE_PLACES: {Role.ADMINISTRATOR},
+    Capability.VIEW_AUDIT: {Role.ADMINISTRATOR},
+}
+
+
+def roles_with(capability: str) -> set[str]:
+    return {str(role) for role in ROLE_CAPABILITIES[capability]}

@@ -1,0 +1,159 @@
+"""The `xaso` command.
+
+xaso demo [--no-serve] [--reset]   load the demo commune (idempotent), print logins, serve
+xaso serve [--port N] [--web-only] gunicorn, plus a task worker unless --web-only
+xaso worker                        the task worker (django-tasks database backend)
+xaso token create USERNAME         print a new API token for USERNAME
+xaso <anything else>               a Django management command (migrate, places_load, …)
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xaso.config.settings")
+    command = argv[0] if argv else "help"
+    handlers = {"demo": _demo, "serve": _serve, "worker": _worker, "token": _token}
+    if command in handlers:
+        return handlers[command](argv[1:]) or 0
+    if command in {"help", "-h", "--help"}:
+        print(__doc__)
+        return 0
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["xaso", *argv])
+    return 0
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def _demo(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="xaso demo")
+    parser.add_argument("--no-serve", action="store_true", help="load the data, do not serve")
+    parser.add_argument("--reset", action="store_true", help="delete the demo commune's data first")
+    parser.add_argument("--port", type=int, default=8000)
+    options = parser.parse_args(args)
+    _setup_django()
+    from django.core.management import call_command
+
+    from xaso.demo.loader import DEMO_PASSWORD, demo_load
+
+    call_command("migrate", interactive=False, verbosity=0)
+    summary = demo_load(reset=options.reset)
+    print(
+        f"Đã nạp xã mẫu {summary.commune_name}: {summary.villages} thôn, "
+        f"{summary.households} hộ, {summary.residents} nhân khẩu, "
+        f"{summary.organisations} tổ chức."
+    )
+    print(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
+    for username, role_label in summary.logins:
+        print(f"  {username:<12} {role_label}")
+    print("CẢNH BÁO: mật khẩu này chỉ dùng để trình diễn; đừng dùng dữ liệu mẫu cho hệ thống thật.")
+    if options.no_serve:
+        return 0
+    return _serve(["--port", str(options.port)])
+
+
+def _serve(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="xaso serve")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("XASO_PORT", "8000")))
+    parser.add_argument("--host", default=os.environ.get("XASO_BIND", "127.0.0.1"))
+    parser.add_argument("--web-only", action="store_true", help="do not start a task worker")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("XASO_WEB_WORKERS", "2")))
+    options = parser.parse_args(args)
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "xaso.config.wsgi:application",
+        "--bind",
+        f"{options.host}:{options.port}",
+        "--workers",
+        str(options.workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+    ]
+    commands = [gunicorn]
+    if not options.web_only:
+        commands.append([sys.executable, "-m", "xaso.cli", "worker"])
+    print(f"XãSố đang chạy tại http://{options.host}:{options.port}  (Ctrl+C để dừng)", flush=True)
+    return _supervise(commands)
+
+
+def _supervise(commands: list[list[str]]) -> int:
+    """Run the processes together; when one exits or we are told to stop, stop them all."""
+    processes = [subprocess.Popen(command) for command in commands]
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    exit_code = 0
+    while not stopping:
+        finished = [p for p in processes if p.poll() is not None]
+        if finished:
+            exit_code = finished[0].returncode or 0
+            break
+        time.sleep(0.5)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return exit_code
+
+
+def _worker(args: list[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(
+        ["xaso", "db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5", *args]
+    )
+    return 0
+
+
+def _token(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="xaso token")
+    parser.add_argument("action", choices=["create"])
+    parser.add_argument("username")
+    parser.add_argument("--name", default="")
+    options = parser.parse_args(args)
+    _setup_django()
+    from xaso.accounts.models import User
+    from xaso.accounts.tokens import token_create
+
+    user = User.objects.filter(username=options.username, is_active=True).first()
+    if user is None:
+        print(f"Không tìm thấy người dùng '{options.username}'.", file=sys.stderr)
+        return 1
+    _token_row, plain = token_create(user=user, name=options.name)
+    print(plain)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

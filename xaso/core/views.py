@@ -1,0 +1,79 @@
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+
+import xaso
+from xaso.core import selectors
+from xaso.core.middleware import database_unavailable_response
+
+
+@never_cache
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse(
+            {"status": "error", "database": "unavailable", "version": xaso.__version__},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "database": "ok", "version": xaso.__version__})
+
+
+@login_required
+def job_status(request, public_id: str):
+    """The progress bar of a job; polls itself with HTMX until the job finishes."""
+    job = selectors.job_get_for_user(user=request.user, public_id=public_id)
+    template = "core/job.html#progress" if request.htmx else "core/job.html"
+    return render(request, template, {"job": job})
+
+
+@login_required
+def job_download(request, public_id: str):
+    job = selectors.job_get_for_user(user=request.user, public_id=public_id)
+    relative = (job.result or {}).get("file") if job.status == job.Status.DONE else None
+    if not relative:
+        raise Http404
+    path = (Path(settings.MEDIA_ROOT) / relative).resolve()
+    if Path(settings.MEDIA_ROOT).resolve() not in path.parents or not path.exists():
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+# --- Error pages. They render without touching the database, which may be the thing that failed.
+def _error_page(status: int, title: str, message: str, request=None):
+    if request is not None and request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    html = render_to_string("core/error.html", {"title": title, "message": message})
+    return HttpResponse(html, status=status)
+
+
+def error_400(request, exception=None):
+    return _error_page(400, "Yêu cầu không hợp lệ", "Dữ liệu gửi lên không hợp lệ.", request)
+
+
+def error_403(request, exception=None):
+    return _error_page(403, "Không có quyền", "Bạn không có quyền thực hiện thao tác này.", request)
+
+
+def error_404(request, exception=None):
+    return _error_page(404, "Không tìm thấy", "Trang hoặc bản ghi bạn tìm không tồn tại.", request)
+
+
+def error_500(request):
+    if isinstance(sys.exc_info()[1], DatabaseError):
+        return database_unavailable_response(request)
+    return _error_page(
+        500,
+        "Đã xảy ra lỗi",
+        "Hệ thống gặp sự cố ngoài ý muốn. Lỗi đã được ghi lại; vui lòng thử lại sau.",
+        request,
+    )
