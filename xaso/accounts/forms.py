@@ -1,9 +1,21 @@
 from django import forms
 from django.apps import apps
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from xaso.accounts.models import User
 from xaso.accounts.roles import Role
+
+
+class LoginForm(AuthenticationForm):
+    # Django's Vietnamese catalogue lacks these two messages.
+    error_messages = {
+        "invalid_login": _(
+            "Tên đăng nhập hoặc mật khẩu không đúng. Lưu ý: mật khẩu phân biệt chữ hoa và "
+            "chữ thường."
+        ),
+        "inactive": _("Tài khoản này đã bị khoá."),
+    }
 
 
 class MembershipForm(forms.Form):

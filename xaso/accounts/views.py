@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from xaso.accounts import selectors
 from xaso.accounts.actions import membership_grant, membership_revoke
-from xaso.accounts.forms import AuditFilterForm, MembershipForm
+from xaso.accounts.forms import AuditFilterForm, LoginForm, MembershipForm
 from xaso.accounts.models import Membership
 from xaso.accounts.permissions import EVERYWHERE, scope_paths, user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
@@ -23,7 +22,7 @@ from xaso.core.middleware import client_ip
 
 
 def login_view(request):
-    form = AuthenticationForm(request, data=request.POST or None)
+    form = LoginForm(request, data=request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         allowed = ratelimit.allow(
@@ -68,7 +67,7 @@ def _require(user, capability: str) -> None:
 @login_required
 def membership_list(request):
     _require(request.user, Capability.MANAGE_PLACES)
-    form = MembershipForm(request.POST or None)
+    form = MembershipForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         place = form.cleaned_data["place"]
         if not user_can(request.user, Capability.MANAGE_PLACES, place):

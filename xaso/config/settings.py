@@ -99,6 +99,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "xaso.core.context_processors.shell",
             ],
+            # {% partialdef %} in every template without a {% load %} line.
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -175,6 +177,9 @@ if _env_bool("XASO_TESTING", False):
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     WHITENOISE_AUTOREFRESH = True
     WHITENOISE_USE_FINDERS = True
+
+# Behind a reverse proxy, trust its X-Forwarded-For for the client address in the audit log.
+XASO_TRUST_PROXY = _env_bool("XASO_TRUST_PROXY", False)
 
 # --- Limits for anonymous and login traffic.
 XASO_LOGIN_ATTEMPTS_PER_MINUTE = int(os.environ.get("XASO_LOGIN_ATTEMPTS_PER_MINUTE", "10"))

@@ -32,7 +32,9 @@ def village_create(*, commune: Place, name: str, division_type: str = "thôn", b
         raise InvalidInput(_("Vui lòng nhập tên thôn."), field="name")
     if division_type not in VILLAGE_DIVISION_TYPES:
         raise InvalidInput(_("Loại thôn không hợp lệ."), field="division_type")
-    if Place.objects.filter(parent=commune, name__iexact=name).exists():
+    # casefold in Python: SQLite's case-insensitive match folds ASCII letters only ("Đ").
+    sibling_names = Place.objects.filter(parent=commune).values_list("name", flat=True)
+    if any(sibling.casefold() == name.casefold() for sibling in sibling_names):
         raise InvalidInput(_("Xã đã có một thôn cùng tên."), field="name")
     code = _next_village_code(commune)
     village = Place.objects.create(

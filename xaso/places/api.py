@@ -4,7 +4,7 @@ import datetime
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from xaso.accounts.roles import Capability
@@ -117,7 +117,9 @@ def household_create(request, payload: HouseholdIn):
     village = _village_for_write(request.auth, payload.village)
     values = payload.dict(exclude={"village"})
     household = actions.household_create(village=village, by=request.auth, **values)
-    return 201, selectors.household_get_for_user(user=request.auth, public_id=household.public_id)
+    return Status(
+        201, selectors.household_get_for_user(user=request.auth, public_id=household.public_id)
+    )
 
 
 @router.get("/households/{public_id}", response=HouseholdOut)
@@ -248,7 +250,7 @@ def resident_list(request, filters: Query[ResidentFilter]):
 def resident_create(request, payload: ResidentIn):
     household = _household_for_write(request.auth, payload.household)
     values = payload.dict(exclude={"household"})
-    return 201, actions.resident_create(household=household, by=request.auth, **values)
+    return Status(201, actions.resident_create(household=household, by=request.auth, **values))
 
 
 @router.get("/residents/{public_id}", response=ResidentOut)
@@ -290,7 +292,7 @@ def consent_record(request, public_id: str, payload: ConsentIn):
     resident = selectors.resident_get_for_user(
         user=request.auth, public_id=public_id, capability=Capability.EDIT_PEOPLE
     )
-    return 201, actions.consent_record(resident=resident, by=request.auth, **payload.dict())
+    return Status(201, actions.consent_record(resident=resident, by=request.auth, **payload.dict()))
 
 
 @router.get("/residents/{public_id}/export")
@@ -371,7 +373,7 @@ def organisation_list(request, filters: Query[OrganisationFilter]):
 def organisation_create(request, payload: OrganisationIn):
     place = _organisation_place_for_write(request.auth, payload.place)
     values = payload.dict(exclude={"place"})
-    return 201, actions.organisation_create(place=place, by=request.auth, **values)
+    return Status(201, actions.organisation_create(place=place, by=request.auth, **values))
 
 
 @router.get("/organisations/{public_id}", response=OrganisationOut)

@@ -80,6 +80,14 @@ class Household(PublicIdModel):
     def __str__(self) -> str:
         return f"Hộ {self.head_name}"
 
+    @property
+    def member_count(self) -> int:
+        """Residents whose data is not erased; uses the selectors' prefetch when present."""
+        living = getattr(self, "living_residents", None)
+        if living is None:
+            return self.residents.filter(erased_at__isnull=True).count()
+        return len(living)
+
 
 class Resident(PublicIdModel):
     class Gender(models.TextChoices):

@@ -5,7 +5,7 @@ An id the user may not see gives the same 404 as an id that does not exist.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from xaso.accounts.permissions import EVERYWHERE, scope_paths
@@ -75,10 +75,9 @@ def home_places_for_user(*, user) -> QuerySet[Place]:
     paths = scope_paths(user, Capability.VIEW_DASHBOARD)
     if paths is EVERYWHERE:
         # A superuser starts at the communes that have villages (those in use).
-        return Place.objects.filter(
-            kind=Place.Kind.COMMUNE, children__kind=Place.Kind.VILLAGE
-        ).distinct()
-    return Place.objects.filter(path__in=paths)
+        in_use = Place.objects.filter(kind=Place.Kind.COMMUNE, children__kind=Place.Kind.VILLAGE)
+        return in_use.distinct().select_related("parent")
+    return Place.objects.filter(path__in=paths).select_related("parent")
 
 
 def place_in_scope(*, user, place: Place, capability: str) -> bool:
@@ -157,15 +156,22 @@ def dashboard_for_place(*, place: Place) -> Dashboard:
 
 
 # --- Households ---------------------------------------------------------------------------------
-def _with_member_count(households: QuerySet[Household]) -> QuerySet[Household]:
-    living = Q(residents__erased_at__isnull=True)
-    return households.annotate(member_count=Count("residents", filter=living))
+def _with_living_residents(households: QuerySet[Household]) -> QuerySet[Household]:
+    """Attach `living_residents` (ids only) to each household that is actually fetched.
+
+    A prefetch runs for the fetched page only, so counting the list (the paginator's COUNT)
+    stays a plain COUNT instead of grouping every resident of the commune.
+    """
+    living = Resident.objects.filter(erased_at__isnull=True).only("id", "household_id")
+    return households.prefetch_related(
+        Prefetch("residents", queryset=living, to_attr="living_residents")
+    )
 
 
 def households_for_user(
     *, user, village: str = "", q: str = "", capability: str = Capability.VIEW_PEOPLE
 ) -> QuerySet[Household]:
-    households = _with_member_count(
+    households = _with_living_residents(
         Household.objects.filter(_in_scope(user, capability, "village__path"))
     ).select_related("village")
     if village:
@@ -180,7 +186,9 @@ def household_get_for_user(
     *, user, public_id: str, capability: str = Capability.VIEW_PEOPLE
 ) -> Household:
     household = (
-        _with_member_count(Household.objects.filter(_in_scope(user, capability, "village__path")))
+        _with_living_residents(
+            Household.objects.filter(_in_scope(user, capability, "village__path"))
+        )
         .select_related("village", "village__parent")
         .filter(public_id=public_id)
         .first()

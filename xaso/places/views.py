@@ -30,6 +30,12 @@ from xaso.places.personal_data import masked_value
 PAGE_SIZE = 25
 
 
+def _posted(request):
+    """The submitted data, or None on GET. (`request.POST or None` would treat an empty
+    submission as no submission and skip validation.)"""
+    return request.POST if request.method == "POST" else None
+
+
 def _require(user, capability: str) -> None:
     if not user_has_anywhere(user, capability):
         raise Http404
@@ -126,7 +132,7 @@ def household_edit(request, public_id=None):
             "address": household.address,
             "notes": household.notes,
         }
-    form = HouseholdForm(request.POST or None, villages=villages, initial=initial)
+    form = HouseholdForm(_posted(request), villages=villages, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "village"}
         village = form.cleaned_data["village"]
@@ -215,7 +221,7 @@ def resident_edit(request, public_id=None):
             capability=Capability.EDIT_PEOPLE,
         )
         form_class, initial = ResidentForm, {}
-    form = form_class(request.POST or None, initial=initial)
+    form = form_class(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         if resident:
@@ -295,7 +301,7 @@ def resident_erase(request, public_id):
     resident = selectors.resident_get_for_user(
         user=request.user, public_id=public_id, capability=Capability.HANDLE_DATA_REQUESTS
     )
-    form = EraseForm(request.POST or None)
+    form = EraseForm(_posted(request))
     if (
         request.method == "POST"
         and form.is_valid()
@@ -350,7 +356,7 @@ def organisation_edit(request, public_id=None):
             for f in ("name", "kind", "tax_code", "address", "phone", "representative")
         }
         initial["place"] = organisation.place.code
-    form = OrganisationForm(request.POST or None, places=places, initial=initial)
+    form = OrganisationForm(_posted(request), places=places, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "place"}
         place = form.cleaned_data["place"]

@@ -1,0 +1,16 @@
+"""Test environment, set before the one real settings file is read.
+
+This is not a second settings file: it only sets environment variables (a throwaway data
+directory, fixed test keys) and then imports xaso.config.settings unchanged.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("XASO_DATA_DIR", tempfile.mkdtemp(prefix="xaso-test-"))
+os.environ.setdefault("XASO_TESTING", "1")
+os.environ.setdefault("XASO_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("XASO_FIELD_KEY", "test-field-key-not-for-production")
+os.environ.setdefault("XASO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from xaso.config.settings import *  # noqa: F403

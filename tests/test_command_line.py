@@ -1,0 +1,76 @@
+"""The `xaso` command, run as a user runs it: in a subprocess, against its own database."""
+
+import json
+
+import pytest
+
+from tests import processes
+
+pytestmark = pytest.mark.slow
+
+
+def test_xaso_demo_loads_the_commune_once_and_prints_the_logins():
+    with processes.fresh_database_env() as env:
+        first = processes.run(["demo", "--no-serve"], env)
+        assert first.returncode == 0, first.stderr
+        assert "Xã Quảng Tân: 8 thôn, 400 hộ" in first.stdout
+        for username in (
+            "admin",
+            "lanhdao",
+            "motcua",
+            "congan",
+            "truongthon",
+            "tocns",
+            "htx",
+            "tinh",
+        ):
+            assert f"  {username} " in first.stdout
+        assert "xaso-demo" in first.stdout and "CẢNH BÁO" in first.stdout
+
+        second = processes.run(["demo", "--no-serve"], env)
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.splitlines()[0] == first.stdout.splitlines()[0]
+
+        token = processes.run(["token", "create", "truongthon"], env).stdout.strip()
+        with processes.serving(env) as base_url:
+            status, body = processes.get(
+                f"{base_url}/api/v1/households?limit=1", {"Authorization": f"Bearer {token}"}
+            )
+            assert status == 200
+            assert json.loads(body)["count"] == 50  # 400 households over 8 villages
+            status, body = processes.get(f"{base_url}/healthz")
+            assert (status, json.loads(body)["database"]) == (200, "ok")
+
+
+def test_xaso_demo_reset_reloads_the_same_commune():
+    with processes.fresh_database_env() as env:
+        assert processes.run(["demo", "--no-serve"], env).returncode == 0
+        reset = processes.run(["demo", "--no-serve", "--reset"], env)
+        assert reset.returncode == 0, reset.stderr
+        assert "8 thôn, 400 hộ, 1565 nhân khẩu, 13 tổ chức" in reset.stdout
+
+
+def test_token_create_for_an_unknown_user_fails_clearly():
+    with processes.fresh_database_env() as env:
+        processes.run(["migrate"], env)
+        result = processes.run(["token", "create", "khongco"], env)
+        assert result.returncode == 1
+        assert "Không tìm thấy người dùng" in result.stderr
+
+
+def test_when_the_database_is_unreachable_health_says_503_and_pages_apologise():
+    with processes.fresh_database_env() as env:
+        env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:1/unreachable"
+        with processes.serving(env) as base_url:
+            status, body = processes.get(f"{base_url}/healthz")
+            assert status == 503
+            assert json.loads(body)["database"] == "unavailable"
+            status, body = processes.submit_login(base_url, "lanhdao", "xaso-demo")
+            assert status == 503
+            assert "Tạm thời gián đoạn" in body
+            status, body = processes.get(
+                f"{base_url}/api/v1/households",
+                {"Authorization": "Bearer xaso_0123456789ab_secret"},
+            )
+            assert status == 503
+            assert "cơ sở dữ liệu" in json.loads(body)["detail"]
