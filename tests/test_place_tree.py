@@ -137,3 +137,29 @@ def test_a_province_viewer_sees_the_province_dashboard(client_as):
     html = client_as("tinh").get("/").content.decode()
     assert "Quảng Ninh" in html
     assert "Xã Quảng Tân" in html
+
+
+def test_an_administrator_creates_an_account_then_grants_it_a_role(client_as, world):
+    client = client_as("admin")
+    response = client.post(
+        "/admin/users/new/",
+        {"username": "truongthon2", "full_name": "Hà Văn Tú", "password": "Quang-Tan-2026"},
+    )
+    assert response.status_code == 302
+    client.post(
+        "/admin/roles/", {"user": "truongthon2", "place": world.a2.code, "role": Role.VILLAGE_HEAD}
+    )
+    membership = (
+        world.users["admin"].__class__.objects.get(username="truongthon2").memberships.get()
+    )
+    assert membership.place == world.a2
+
+
+def test_a_weak_or_duplicate_account_is_refused_with_the_reason(client_as, world):
+    client = client_as("admin")
+    weak = client.post("/admin/users/new/", {"username": "moi", "password": "123"}, follow=True)
+    assert "Mật khẩu" in weak.content.decode()
+    duplicate = client.post(
+        "/admin/users/new/", {"username": "LanhDao", "password": "Dai-Du-2026"}, follow=True
+    )
+    assert "Tên đăng nhập này đã có người dùng." in duplicate.content.decode()

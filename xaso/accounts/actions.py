@@ -1,3 +1,5 @@
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -5,7 +7,7 @@ from xaso.accounts.models import Membership, User
 from xaso.accounts.permissions import forget_cached_memberships
 from xaso.accounts.roles import Role
 from xaso.core import audit
-from xaso.core.errors import DomainError
+from xaso.core.errors import DomainError, InvalidInput
 
 # Which kind of place each role is granted at. Administrators may sit anywhere.
 _ROLE_PLACE_KINDS = {
@@ -57,3 +59,21 @@ def membership_revoke(*, membership: Membership, by) -> None:
     )
     membership.delete()
     forget_cached_memberships(membership.user)
+
+
+@transaction.atomic
+def user_create(*, username: str, full_name: str, password: str, by) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput(_("Vui lòng nhập tên đăng nhập."), field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(_("Tên đăng nhập này đã có người dùng."), field="username")
+    user = User(username=username, full_name=" ".join((full_name or "").split()))
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), field="password") from error
+    user.set_password(password)
+    user.save()
+    audit.record(actor=by, verb="user.created", target=user, changes={"username": username})
+    return user

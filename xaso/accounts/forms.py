@@ -52,6 +52,16 @@ class MembershipForm(forms.Form):
         return organisation
 
 
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=_("Tên đăng nhập"), max_length=150)
+    full_name = forms.CharField(label=_("Họ và tên"), max_length=150, required=False)
+    password = forms.CharField(
+        label=_("Mật khẩu ban đầu"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Ít nhất 8 ký tự; người dùng nên đổi sau lần đăng nhập đầu."),
+    )
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Người thực hiện"), required=False)
     verb = forms.CharField(

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from xaso.accounts import selectors
-from xaso.accounts.actions import membership_grant, membership_revoke
-from xaso.accounts.forms import AuditFilterForm, LoginForm, MembershipForm
+from xaso.accounts.actions import membership_grant, membership_revoke, user_create
+from xaso.accounts.forms import AuditFilterForm, LoginForm, MembershipForm, UserCreateForm
 from xaso.accounts.models import Membership
 from xaso.accounts.permissions import EVERYWHERE, scope_paths, user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
@@ -96,9 +96,29 @@ def membership_list(request):
     return render(
         request,
         "accounts/memberships.html",
-        {"form": form, "memberships": memberships},
+        {"form": form, "memberships": memberships, "user_form": UserCreateForm()},
         status=400 if form.errors else 200,
     )
+
+
+@login_required
+@require_POST
+def user_new(request):
+    _require(request.user, Capability.MANAGE_PLACES)
+    form = UserCreateForm(request.POST)
+    if form.is_valid() and run_action(
+        form, lambda: user_create(by=request.user, **form.cleaned_data)
+    ):
+        messages.success(
+            request,
+            _("Đã tạo tài khoản %(username)s; hãy cấp vai trò cho tài khoản.")
+            % {"username": form.cleaned_data["username"]},
+        )
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return redirect("accounts:memberships")
 
 
 @login_required
