@@ -10,7 +10,6 @@ from django_tasks_db.models import DBTaskResult
 from xaso.core import jobs
 from xaso.core.models import Job
 from xaso.places import actions
-from xaso.places.models import Household
 
 
 def _run_worker() -> None:
@@ -64,9 +63,7 @@ def test_the_job_api_reports_status_progress_and_result(
     api_as, world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        job = actions.households_export_start(
-            households=Household.objects.filter(village=world.a1), by=world.users["lanhdao"]
-        )
+        job = actions.households_export_start(village=world.a1.code, by=world.users["lanhdao"])
     api = api_as("lanhdao")
     queued = api.get(f"/jobs/{job.public_id}").json()
     assert (queued["status"], queued["progress"], queued["result"]) == ("queued", 0, None)
@@ -104,9 +101,7 @@ def test_only_the_starter_sees_a_job_and_its_file(
     client_as, world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        job = actions.households_export_start(
-            households=Household.objects.all(), by=world.users["lanhdao"]
-        )
+        job = actions.households_export_start(by=world.users["lanhdao"])
     _run_worker()
     other = client_as("motcua")
     assert other.get(f"/jobs/{job.public_id}/").status_code == 404

@@ -4,6 +4,8 @@ xaso demo [--no-serve] [--reset]   load the demo commune (idempotent), print log
 xaso serve [--port N] [--web-only] gunicorn, plus a task worker unless --web-only
 xaso worker                        the task worker (django-tasks database backend)
 xaso token create USERNAME         print a new API token for USERNAME
+xaso token list USERNAME           list USERNAME's tokens (prefixes only)
+xaso token revoke PREFIX           revoke the token with that prefix
 xaso <anything else>               a Django management command (migrate, places_load, …)
 """
 
@@ -41,7 +43,7 @@ def _demo(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="xaso demo")
     parser.add_argument("--no-serve", action="store_true", help="load the data, do not serve")
     parser.add_argument("--reset", action="store_true", help="delete the demo commune's data first")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("XASO_PORT", "8000")))
     options = parser.parse_args(args)
     _setup_django()
     from django.core.management import call_command
@@ -72,9 +74,17 @@ def _serve(args: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("XASO_WEB_WORKERS", "2")))
     options = parser.parse_args(args)
     _setup_django()
+    from django.conf import settings
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
+    if settings.GENERATED_SECRETS:
+        print(
+            f"CẢNH BÁO: {', '.join(settings.GENERATED_SECRETS)} chưa được đặt trong biến môi "
+            f"trường; đang dùng khoá tự sinh trong {settings.DATA_DIR / 'secrets'}. Hệ thống "
+            "thật phải đặt các biến này (xem docs/operations.md).",
+            flush=True,
+        )
     gunicorn = [
         sys.executable,
         "-m",
@@ -138,19 +148,31 @@ def _worker(args: list[str]) -> int:
 
 def _token(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="xaso token")
-    parser.add_argument("action", choices=["create"])
-    parser.add_argument("username")
-    parser.add_argument("--name", default="")
+    parser.add_argument("action", choices=["create", "list", "revoke"])
+    parser.add_argument("subject", help="USERNAME for create and list, PREFIX for revoke")
+    parser.add_argument("--name", default="", help="a label for a new token")
     options = parser.parse_args(args)
     _setup_django()
+    from xaso.accounts import tokens
     from xaso.accounts.models import User
-    from xaso.accounts.tokens import token_create
 
-    user = User.objects.filter(username=options.username, is_active=True).first()
+    if options.action == "revoke":
+        if not tokens.token_revoke(prefix=options.subject):
+            print(f"Không có khoá đang hiệu lực với tiền tố '{options.subject}'.", file=sys.stderr)
+            return 1
+        print(f"Đã thu hồi khoá {options.subject}.")
+        return 0
+    user = User.objects.filter(username=options.subject, is_active=True).first()
     if user is None:
-        print(f"Không tìm thấy người dùng '{options.username}'.", file=sys.stderr)
+        print(f"Không tìm thấy người dùng '{options.subject}'.", file=sys.stderr)
         return 1
-    _token_row, plain = token_create(user=user, name=options.name)
+    if options.action == "list":
+        for token in user.api_tokens.order_by("created_at"):
+            state = "đã thu hồi" if token.revoked_at else "hiệu lực"
+            used = f"{token.last_used_at:%d/%m/%Y %H:%M}" if token.last_used_at else "chưa dùng"
+            print(f"{token.prefix}  {state:<11} {used:<17} {token.name}")
+        return 0
+    _token_row, plain = tokens.token_create(user=user, name=options.name)
     print(plain)
     return 0
 

@@ -5,6 +5,8 @@ of the user's memberships that grants X sit at P or above it". Places carry a ma
 ("/22/06913/06913-01/"), which makes both questions a string prefix test.
 """
 
+from django.db.models import Q
+
 from xaso.accounts.models import Membership
 from xaso.accounts.roles import roles_with
 
@@ -28,6 +30,21 @@ def scope_paths(user, capability: str) -> list[str] | None:
         return EVERYWHERE
     allowed_roles = roles_with(capability)
     return sorted({path for role, path in _memberships(user) if role in allowed_roles})
+
+
+def scope_filter(user, capability: str, path_field: str) -> Q:
+    """A queryset filter keeping rows whose place path lies under the user's scope.
+
+    `path_field` names the place path from the model being filtered, e.g. "village__path" for
+    households. Every selector of every app scopes its reads with this.
+    """
+    paths = scope_paths(user, capability)
+    if paths is EVERYWHERE:
+        return Q()
+    under_any = Q(pk__in=[])
+    for path in paths:
+        under_any |= Q(**{f"{path_field}__startswith": path})
+    return under_any
 
 
 def user_can(user, capability: str, place) -> bool:

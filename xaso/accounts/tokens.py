@@ -44,3 +44,15 @@ def token_authenticate(plain: str):
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+@transaction.atomic
+def token_revoke(*, prefix: str, by=None) -> bool:
+    """Revoke the active token with `prefix`; False when there is none."""
+    token = ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if token is None:
+        return False
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit.record(actor=by, verb="api_token.revoked", target=token)
+    return True

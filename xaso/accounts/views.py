@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +13,7 @@ from xaso.accounts import selectors
 from xaso.accounts.actions import membership_grant, membership_revoke, user_create
 from xaso.accounts.forms import AuditFilterForm, LoginForm, MembershipForm, UserCreateForm
 from xaso.accounts.models import Membership
-from xaso.accounts.permissions import EVERYWHERE, scope_paths, user_can, user_has_anywhere
+from xaso.accounts.permissions import scope_filter, user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
 from xaso.core import audit, ratelimit
 from xaso.core.forms import run_action
@@ -87,12 +86,9 @@ def membership_list(request):
     memberships = Membership.objects.select_related("user", "place", "organisation").order_by(
         "user__username", "role"
     )
-    paths = scope_paths(request.user, Capability.MANAGE_PLACES)
-    if paths is not EVERYWHERE:
-        under_any = Q(pk__in=[])
-        for path in paths:
-            under_any |= Q(place__path__startswith=path)
-        memberships = memberships.filter(under_any)
+    memberships = memberships.filter(
+        scope_filter(request.user, Capability.MANAGE_PLACES, "place__path")
+    )
     return render(
         request,
         "accounts/memberships.html",

@@ -21,6 +21,10 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Names of the secrets read from generated files rather than the environment (see below).
+GENERATED_SECRETS: list[str] = []
+
+
 def _secret_from_env_or_file(name: str) -> str:
     """Read a secret from the environment; for a demo box, keep a generated one in DATA_DIR.
 
@@ -30,6 +34,7 @@ def _secret_from_env_or_file(name: str) -> str:
     value = os.environ.get(name)
     if value:
         return value
+    GENERATED_SECRETS.append(name)
     secret_file = DATA_DIR / "secrets" / name.lower()
     if not secret_file.exists():
         secret_file.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +52,9 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [
-    origin.strip() for origin in os.environ.get("XASO_CSRF_ORIGINS", "").split(",") if origin
+    origin.strip()
+    for origin in os.environ.get("XASO_CSRF_ORIGINS", "").split(",")
+    if origin.strip()
 ]
 
 INSTALLED_APPS = [
@@ -137,6 +144,10 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# API lists: ?limit= is capped, so one request cannot make the server decrypt a whole commune.
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
 
 # --- Background jobs: django-tasks with the database backend (no broker needed).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -1,3 +1,4 @@
+import ipaddress
 import logging
 import uuid
 
@@ -32,12 +33,20 @@ class RequestContextMiddleware:
 
 
 def client_ip(request) -> str | None:
-    # Behind a reverse proxy the operator sets XASO_TRUST_PROXY so the forwarded address counts.
-    if getattr(settings, "XASO_TRUST_PROXY", False):
+    """The client's address, or None when it is not a valid IP address.
+
+    Behind a reverse proxy (XASO_TRUST_PROXY) the address is the last X-Forwarded-For entry:
+    the one our proxy appended. Earlier entries come from the client and can be forged.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.XASO_TRUST_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR") or None
+            address = forwarded.split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 class DatabaseUnavailableMiddleware:
@@ -50,10 +59,15 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if is_connection_failure(exception):
             logger.error("database unavailable: %s", exception)
             return database_unavailable_response(request)
         return None
+
+
+def is_connection_failure(exception: BaseException) -> bool:
+    """The database cannot be reached (not: a query was wrong or a constraint failed)."""
+    return isinstance(exception, (OperationalError, InterfaceError))
 
 
 def database_unavailable_response(request):

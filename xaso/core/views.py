@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 
 import xaso
 from xaso.core import selectors
-from xaso.core.middleware import database_unavailable_response
+from xaso.core.middleware import database_unavailable_response, is_connection_failure
 
 
 @never_cache
@@ -69,7 +69,7 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
-    if isinstance(sys.exc_info()[1], DatabaseError):
+    if is_connection_failure(sys.exc_info()[1]):
         return database_unavailable_response(request)
     return _error_page(
         500,

@@ -16,7 +16,8 @@ def search_key(*parts: str | None) -> str:
 
 
 def mask(value: str, *, keep_start: int = 0, keep_end: int = 3) -> str:
-    """Replace the middle of an identifier with bullets: 001234567890 -> 001•••••••890."""
+    """Hide all but `keep_start` leading and `keep_end` trailing characters:
+    mask("001234567890") == "•••••••••890"."""
     if not value:
         return ""
     if len(value) <= keep_start + keep_end:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 
 from xaso.core import audit, jobs
 from xaso.core.errors import DomainError, InvalidInput
+from xaso.core.models import AuditEntry
 from xaso.lib.text import search_key
 from xaso.lib.vn import normalize_cccd, normalize_phone
 from xaso.places import personal_data
@@ -74,8 +75,10 @@ def commune_merge(*, old: Place, into: Place, merged_on: datetime.date, by) -> P
     if old.is_merged:
         raise DomainError(_("Xã này đã được sáp nhập trước đó."))
     old_path, new_path = old.path, f"{into.path}{old.code}/"
-    Place.objects.filter(path__startswith=old_path).update(
-        path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
+    _rehang(Place.objects.filter(path__startswith=old_path), "path", old_path, new_path)
+    # Audit rows follow the tree, so the new commune's administrators read the old one's log.
+    _rehang(
+        AuditEntry.objects.filter(place_path__startswith=old_path), "place_path", old_path, new_path
     )
     old.refresh_from_db(fields=["path"])
     old.parent, old.successor, old.merged_on = into, into, merged_on
@@ -88,6 +91,11 @@ def commune_merge(*, old: Place, into: Place, merged_on: datetime.date, by) -> P
         place_path=into.path,
     )
     return old
+
+
+def _rehang(rows, path_field: str, old_prefix: str, new_prefix: str) -> None:
+    """Replace the prefix `old_prefix` of `path_field` with `new_prefix`, in one UPDATE."""
+    rows.update(**{path_field: Concat(Value(new_prefix), Substr(path_field, len(old_prefix) + 1))})
 
 
 # --- Households ---------------------------------------------------------------------------------
@@ -271,6 +279,8 @@ def resident_reveal(*, resident: Resident, field: str, reason: str = "", by) -> 
 def consent_record(
     *, resident: Resident, purpose: str, given: bool, method: str, note: str = "", by
 ) -> Consent:
+    if resident.erased_at:
+        raise DomainError(_("Dữ liệu của nhân khẩu này đã bị xoá theo yêu cầu."))
     if purpose not in Consent.Purpose.values:
         raise InvalidInput(_("Mục đích không hợp lệ."), field="purpose")
     if method not in Consent.Method.values:
@@ -337,8 +347,12 @@ def resident_export(*, resident: Resident, by) -> dict:
 
 @transaction.atomic
 def resident_erase(*, resident: Resident, reason: str, by) -> Resident:
-    """Erase a resident's personal data on request, keeping an anonymous row for the counts'
-    history and the audit trail. Consents are deleted with the data they were about."""
+    """Erase a resident's personal data on request (docs/decisions/0008).
+
+    The row stays, anonymous, so counts and the audit trail keep their history. Consents go
+    with the data they were about. Earlier audit rows about the resident keep who did what and
+    when, but lose the name and the changed values they recorded.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
@@ -346,7 +360,17 @@ def resident_erase(*, resident: Resident, reason: str, by) -> Resident:
         )
     if resident.erased_at:
         raise DomainError(_("Dữ liệu của nhân khẩu này đã được xoá trước đó."))
-    resident.full_name = _("(đã xoá theo yêu cầu)")
+    erased_label = _("(đã xoá theo yêu cầu)")
+    household = resident.household
+    # The household is named after its head: that name goes too.
+    if resident.relation_to_head == "Chủ hộ" or household.head_name == resident.full_name:
+        household.head_name = erased_label
+        household.search_key = search_key(household.address, household.code)
+        household.save(update_fields=["head_name", "search_key", "updated_at"])
+    AuditEntry.objects.filter(
+        target_type=resident._meta.label_lower, target_id=resident.public_id
+    ).update(target_label=erased_label, changes={})
+    resident.full_name = erased_label
     resident.birth_date = None
     resident.relation_to_head = ""
     resident.gender = Resident.Gender.OTHER
@@ -354,7 +378,21 @@ def resident_erase(*, resident: Resident, reason: str, by) -> Resident:
         personal_data.set_identifier(resident, field, "")
     resident.search_key = ""
     resident.erased_at = timezone.now()
-    resident.save()
+    resident.save(
+        update_fields=[
+            "full_name",
+            "birth_date",
+            "relation_to_head",
+            "gender",
+            "cccd_encrypted",
+            "cccd_hash",
+            "phone_encrypted",
+            "phone_hash",
+            "search_key",
+            "erased_at",
+            "updated_at",
+        ]
+    )
     resident.consents.all().delete()
     audit.record(
         actor=by,
@@ -424,15 +462,18 @@ def organisation_update(*, organisation: Organisation, by, place: Place | None =
 
 
 # --- Jobs ---------------------------------------------------------------------------------------
-def households_export_start(*, households, by):
-    """Start a CSV export of `households` (a queryset the caller already scoped to the user)."""
-    ids = list(households.order_by().values_list("pk", flat=True))
+def households_export_start(*, village: str = "", q: str = "", by):
+    """Start a CSV export of the households `by` may see, filtered like the list page.
+
+    The job keeps the filters, not the rows: the worker selects again, with the user's scope as
+    it is when the job runs.
+    """
     return jobs.job_start(
         kind="households.export",
-        label=_("Xuất danh sách %(count)s hộ gia đình") % {"count": len(ids)},
+        label=_("Xuất danh sách hộ gia đình"),
         task=households_export_job,
         by=by,
-        params={"household_ids": ids},
+        params={"village": village, "q": q},
     )
 
 

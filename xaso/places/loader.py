@@ -16,62 +16,57 @@ def commune_code(number: int) -> str:
     return f"{int(number):05d}"
 
 
-@transaction.atomic
 def official_places_load(progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Create or update the 34 provinces and 3,321 communes. Safe to run again.
 
-    Communes already merged into a successor keep their place in the tree: the official list
-    knows nothing of local merges.
+    One transaction per province, so a job's progress is visible while it loads and an
+    interrupted load resumes where it stopped. Communes merged into a successor keep their place
+    in the tree: the official list knows nothing of local merges.
     """
     provinces = list(Province.iter_all())
-    wards = list(Ward.iter_all())
     existing = {
         place.code: place
         for place in Place.objects.filter(kind__in=[Place.Kind.PROVINCE, Place.Kind.COMMUNE])
     }
-    created = updated = 0
-    total = len(provinces) + len(wards)
+    totals = {"created": 0, "updated": 0, "provinces": len(provinces), "communes": 0}
+    for done, source in enumerate(provinces, start=1):
+        with transaction.atomic():
+            created, updated, communes = _load_province(source, existing)
+        totals["created"] += created
+        totals["updated"] += updated
+        totals["communes"] += communes
+        if progress:
+            progress(done, len(provinces))
+    return totals
 
-    province_places = {}
-    for source in provinces:
-        code = province_code(source.code)
-        place, was_created, was_changed = _upsert(
-            existing,
-            code=code,
-            name=source.name,
-            kind=Place.Kind.PROVINCE,
-            division_type=source.division_type.value,
-            parent=None,
-        )
-        province_places[int(source.code)] = place
-        created += was_created
-        updated += was_changed
 
+def _load_province(source: Province, existing: dict[str, Place]) -> tuple[int, int, int]:
+    """Upsert one province and its communes; return (created, updated, communes)."""
+    province, created, updated = _upsert(
+        existing,
+        code=province_code(source.code),
+        name=source.name,
+        kind=Place.Kind.PROVINCE,
+        division_type=source.division_type.value,
+        parent=None,
+    )
+    wards = list(Ward.iter_by_province(source.code))
     new_communes = []
-    for index, source in enumerate(wards, start=1):
-        parent = province_places[int(source.province_code)]
-        code = commune_code(source.code)
+    for ward in wards:
+        code = commune_code(ward.code)
         fields = dict(
-            name=source.name, kind=Place.Kind.COMMUNE, division_type=source.division_type.value
+            name=ward.name, kind=Place.Kind.COMMUNE, division_type=ward.division_type.value
         )
         place = existing.get(code)
         if place is None:
             new_communes.append(
-                Place(code=code, parent=parent, path=f"{parent.path}{code}/", **fields)
+                Place(code=code, parent=province, path=f"{province.path}{code}/", **fields)
             )
         elif _apply(place, fields):
             place.save(update_fields=list(fields))
             updated += 1
-        if progress and index % 500 == 0:
-            progress(len(provinces) + index, total)
     Place.objects.bulk_create(new_communes, batch_size=1000)
-    created += len(new_communes)
-    return {
-        "created": created,
-        "updated": updated,
-        "provinces": len(provinces),
-        "communes": len(wards),
-    }
+    return created + len(new_communes), updated, len(wards)
 
 
 def _upsert(existing, *, code, parent, **fields):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from xaso.accounts.permissions import EVERYWHERE, scope_paths
+from xaso.accounts.permissions import EVERYWHERE, scope_filter, scope_paths
 from xaso.accounts.roles import Capability
 from xaso.lib.text import search_key
 from xaso.lib.vn import normalize_cccd, normalize_phone
@@ -16,19 +16,6 @@ from xaso.places.models import Household, Organisation, Place, Resident
 from xaso.places.personal_data import lookup_hash
 
 PUBLIC_KINDS = {Place.Kind.PROVINCE, Place.Kind.COMMUNE, Place.Kind.DISTRICT}
-
-
-def _in_scope(user, capability: str, path_field: str) -> Q:
-    """A filter keeping rows whose place path lies under one of the user's scope paths."""
-    paths = scope_paths(user, capability)
-    if paths is EVERYWHERE:
-        return Q()
-    if not paths:
-        return Q(pk__in=[])
-    condition = Q()
-    for path in paths:
-        condition |= Q(**{f"{path_field}__startswith": path})
-    return condition
 
 
 # --- Places -----------------------------------------------------------------------------------
@@ -45,7 +32,7 @@ def _place_visible(user, place: Place) -> bool:
         return True
     return (
         Place.objects.filter(pk=place.pk)
-        .filter(_in_scope(user, Capability.VIEW_DASHBOARD, "path"))
+        .filter(scope_filter(user, Capability.VIEW_DASHBOARD, "path"))
         .exists()
     )
 
@@ -55,7 +42,7 @@ def place_children_for_user(*, user, place: Place) -> QuerySet[Place]:
     if place.kind == Place.Kind.PROVINCE:
         return children
     return children.filter(
-        Q(kind__in=PUBLIC_KINDS) | _in_scope(user, Capability.VIEW_DASHBOARD, "path")
+        Q(kind__in=PUBLIC_KINDS) | scope_filter(user, Capability.VIEW_DASHBOARD, "path")
     )
 
 
@@ -63,7 +50,7 @@ def villages_for_user(
     *, user, capability: str = Capability.VIEW_PEOPLE, within: Place | None = None
 ):
     villages = Place.objects.filter(kind=Place.Kind.VILLAGE).filter(
-        _in_scope(user, capability, "path")
+        scope_filter(user, capability, "path")
     )
     if within is not None:
         villages = villages.filter(path__startswith=within.path)
@@ -80,8 +67,20 @@ def home_places_for_user(*, user) -> QuerySet[Place]:
     return Place.objects.filter(path__in=paths).select_related("parent")
 
 
-def place_in_scope(*, user, place: Place, capability: str) -> bool:
-    return Place.objects.filter(pk=place.pk).filter(_in_scope(user, capability, "path")).exists()
+def places_search(*, q: str, limit: int = 30) -> QuerySet[Place]:
+    """Provinces and communes by name (public official data), for the places admin page."""
+    return Place.objects.filter(
+        kind__in=[Place.Kind.PROVINCE, Place.Kind.COMMUNE], name__icontains=q.strip()
+    ).select_related("parent")[:limit]
+
+
+def place_for_manager(*, user, code: str) -> Place | None:
+    """The place with `code` if the user may manage it (villages, merges, roles), else None."""
+    return (
+        Place.objects.filter(code=code.strip())
+        .filter(scope_filter(user, Capability.MANAGE_PLACES, "path"))
+        .first()
+    )
 
 
 @dataclass
@@ -172,7 +171,7 @@ def households_for_user(
     *, user, village: str = "", q: str = "", capability: str = Capability.VIEW_PEOPLE
 ) -> QuerySet[Household]:
     households = _with_living_residents(
-        Household.objects.filter(_in_scope(user, capability, "village__path"))
+        Household.objects.filter(scope_filter(user, capability, "village__path"))
     ).select_related("village")
     if village:
         households = households.filter(village__code=village)
@@ -187,7 +186,7 @@ def household_get_for_user(
 ) -> Household:
     household = (
         _with_living_residents(
-            Household.objects.filter(_in_scope(user, capability, "village__path"))
+            Household.objects.filter(scope_filter(user, capability, "village__path"))
         )
         .select_related("village", "village__parent")
         .filter(public_id=public_id)
@@ -208,7 +207,7 @@ def residents_for_user(
     capability: str = Capability.VIEW_PEOPLE,
 ) -> QuerySet[Resident]:
     residents = Resident.objects.filter(
-        _in_scope(user, capability, "household__village__path")
+        scope_filter(user, capability, "household__village__path")
     ).select_related("household", "household__village")
     if village:
         residents = residents.filter(household__village__code=village)
@@ -230,7 +229,7 @@ def resident_get_for_user(
     *, user, public_id: str, capability: str = Capability.VIEW_PEOPLE
 ) -> Resident:
     resident = (
-        Resident.objects.filter(_in_scope(user, capability, "household__village__path"))
+        Resident.objects.filter(scope_filter(user, capability, "household__village__path"))
         .select_related("household", "household__village")
         .filter(public_id=public_id)
         .first()
@@ -245,7 +244,7 @@ def organisations_for_user(
     *, user, q: str = "", place: str = "", capability: str = Capability.VIEW_PEOPLE
 ) -> QuerySet[Organisation]:
     organisations = Organisation.objects.filter(
-        _in_scope(user, capability, "place__path")
+        scope_filter(user, capability, "place__path")
     ).select_related("place")
     if place:
         organisations = organisations.filter(place__code=place)
@@ -259,7 +258,7 @@ def organisation_get_for_user(
     *, user, public_id: str, capability: str = Capability.VIEW_PEOPLE
 ) -> Organisation:
     organisation = (
-        Organisation.objects.filter(_in_scope(user, capability, "place__path"))
+        Organisation.objects.filter(scope_filter(user, capability, "place__path"))
         .select_related("place")
         .filter(public_id=public_id)
         .first()
@@ -276,4 +275,4 @@ def places_for_organisations(*, user, capability: str = Capability.EDIT_PEOPLE):
         # Not all 3,321 communes: only those in use, i.e. with villages.
         in_use = Q(kind=Place.Kind.VILLAGE) | Q(children__kind=Place.Kind.VILLAGE)
         return places.filter(in_use).distinct().order_by("path")
-    return places.filter(_in_scope(user, capability, "path")).order_by("path")
+    return places.filter(scope_filter(user, capability, "path")).order_by("path")

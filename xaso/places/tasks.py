@@ -4,12 +4,13 @@ import csv
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django_tasks import task
 
 from xaso.core import audit, jobs
+from xaso.places import selectors
 from xaso.places.loader import official_places_load
-from xaso.places.models import Household
+
+EXPORT_CHUNK = 500
 
 
 @task()
@@ -28,23 +29,17 @@ def households_export_job(*, job_id: int) -> None:
 
 
 def _export_households(job, progress) -> dict:
-    """Write the households the job's params name (ids already scoped when the job started)."""
-    ids = job.params["household_ids"]
+    """Write the households the job's filters select, as its starter may see them now."""
+    households = selectors.households_for_user(user=job.started_by, **job.params)
+    total = households.count()
     relative = Path("jobs") / f"ho-gia-dinh-{job.public_id}.csv"
     target = Path(settings.MEDIA_ROOT) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    chunk = 500
     with target.open("w", newline="", encoding="utf-8-sig") as handle:  # BOM: Excel reads UTF-8
         writer = csv.writer(handle)
         writer.writerow(["Mã hộ", "Chủ hộ", "Địa chỉ", "Thôn", "Mã thôn", "Số nhân khẩu"])
-        for start in range(0, len(ids), chunk):
-            batch = (
-                Household.objects.filter(pk__in=ids[start : start + chunk])
-                .select_related("village")
-                .annotate(members=Count("residents", filter=Q(residents__erased_at__isnull=True)))
-                .order_by("village__code", "head_name")
-            )
-            for household in batch:
+        for start in range(0, total, EXPORT_CHUNK):
+            for household in households[start : start + EXPORT_CHUNK]:
                 writer.writerow(
                     [
                         household.code,
@@ -52,8 +47,8 @@ def _export_households(job, progress) -> dict:
                         household.address,
                         household.village.name,
                         household.village.code,
-                        household.members,
+                        household.member_count,
                     ]
                 )
-            progress(min(start + chunk, len(ids)), len(ids))
-    return {"file": str(relative), "rows": len(ids)}
+            progress(min(start + EXPORT_CHUNK, total), total)
+    return {"file": str(relative), "rows": total}

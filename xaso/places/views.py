@@ -89,10 +89,9 @@ def household_list(request):
 @require_POST
 def household_export(request):
     _require(request.user, Capability.VIEW_PEOPLE)
-    households = selectors.households_for_user(
-        user=request.user, village=request.POST.get("village", ""), q=request.POST.get("q", "")
+    job = actions.households_export_start(
+        village=request.POST.get("village", ""), q=request.POST.get("q", ""), by=request.user
     )
-    job = actions.households_export_start(households=households, by=request.user)
     return redirect("core:job", public_id=job.public_id)
 
 
@@ -404,11 +403,7 @@ def place_admin(request, code=None):
             messages.success(request, _("Đã tạo thôn mới."))
             return redirect("places:place_admin", code=place.code)
     q = request.GET.get("q", "")
-    found = []
-    if q:
-        found = Place.objects.filter(
-            kind__in=[Place.Kind.PROVINCE, Place.Kind.COMMUNE], name__icontains=q
-        ).select_related("parent")[:30]
+    found = selectors.places_search(q=q) if q else []
     children = selectors.place_children_for_user(user=request.user, place=place) if place else []
     return render(
         request,
@@ -432,15 +427,10 @@ def place_merge(request):
     _require(request.user, Capability.MANAGE_PLACES)
     form = MergeForm(request.POST, prefix="merge")
     if form.is_valid():
-        old = Place.objects.filter(code=form.cleaned_data["old"].strip()).first()
-        into = Place.objects.filter(code=form.cleaned_data["into"].strip()).first()
+        old = selectors.place_for_manager(user=request.user, code=form.cleaned_data["old"])
+        into = selectors.place_for_manager(user=request.user, code=form.cleaned_data["into"])
         if old is None or into is None:
             messages.error(request, _("Không tìm thấy xã với mã đã nhập."))
-        elif not (
-            user_can(request.user, Capability.MANAGE_PLACES, old)
-            and user_can(request.user, Capability.MANAGE_PLACES, into)
-        ):
-            raise Http404
         elif run_action(
             form,
             lambda: actions.commune_merge(
