@@ -81,7 +81,6 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "xaso.core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -166,8 +165,10 @@ SESSION_COOKIE_SECURE = _env_bool("XASO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # --- Language and time: Vietnamese first.
+# Every page is Vietnamese whatever the browser asks for: there is no English catalogue yet,
+# and LocaleMiddleware would switch Django's own messages to English on an English browser.
 LANGUAGE_CODE = "vi"
-LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
+LANGUAGES = [("vi", "Tiếng Việt")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
