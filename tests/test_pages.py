@@ -16,10 +16,12 @@ def test_the_dashboard_counts_villages_households_residents_and_organisations(cl
     assert "<b>1</b>tổ chức" in html
 
 
-def test_the_page_is_in_vietnamese(client_as):
-    response = client_as("lanhdao").get("/")
-    assert response["Content-Language"] == "vi"
-    assert '<html lang="vi">' in response.content.decode()
+def test_pages_stay_vietnamese_even_for_a_browser_that_prefers_english(client_as):
+    client = client_as("truongthon")
+    assert '<html lang="vi">' in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    response = client.post("/households/new/", {}, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "Trường này là bắt buộc." in response.content.decode()
+    assert "This field is required." not in response.content.decode()
 
 
 def test_search_as_you_type_returns_only_the_results_fragment(client_as):
