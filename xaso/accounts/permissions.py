@@ -40,7 +40,9 @@ def scope_filter(user, capability: str, path_field: str) -> Q:
     """
     paths = scope_paths(user, capability)
     if paths is EVERYWHERE:
-        return Q()
+        # Always true, but not an empty Q(): `Q(x) | Q()` is just Q(x) in Django, which would
+        # silently narrow a superuser's scope wherever a selector ORs this with something.
+        return ~Q(pk__in=[])
     under_any = Q(pk__in=[])
     for path in paths:
         under_any |= Q(**{f"{path_field}__startswith": path})
