@@ -16,12 +16,12 @@ from xaso.accounts.models import Membership
 from xaso.accounts.permissions import scope_filter, user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
 from xaso.core import audit, ratelimit
-from xaso.core.forms import run_action
+from xaso.core.forms import run_action, submitted
 from xaso.core.middleware import client_ip
 
 
 def login_view(request):
-    form = LoginForm(request, data=request.POST if request.method == "POST" else None)
+    form = LoginForm(request, data=submitted(request))
     status = 200
     if request.method == "POST":
         allowed = ratelimit.allow(
@@ -66,7 +66,7 @@ def _require(user, capability: str) -> None:
 @login_required
 def membership_list(request):
     _require(request.user, Capability.MANAGE_PLACES)
-    form = MembershipForm(request.POST if request.method == "POST" else None)
+    form = MembershipForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         place = form.cleaned_data["place"]
         if not user_can(request.user, Capability.MANAGE_PLACES, place):

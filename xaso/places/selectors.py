@@ -177,7 +177,8 @@ def households_for_user(
         households = households.filter(village__code=village)
     key = search_key(q)
     if key:
-        households = households.filter(Q(search_key__contains=key) | Q(code__iexact=q.strip()))
+        # The household code is part of search_key, so one LIKE finds names, addresses, codes.
+        households = households.filter(search_key__contains=key)
     return households.order_by("head_name", "id")
 
 

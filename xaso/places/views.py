@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from xaso.accounts.permissions import user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
-from xaso.core.forms import run_action
+from xaso.core.forms import run_action, submitted
 from xaso.places import actions, selectors
 from xaso.places.forms import (
     ConsentForm,
@@ -30,10 +30,9 @@ from xaso.places.personal_data import masked_value
 PAGE_SIZE = 25
 
 
-def _posted(request):
-    """The submitted data, or None on GET. (`request.POST or None` would treat an empty
-    submission as no submission and skip validation.)"""
-    return request.POST if request.method == "POST" else None
+def _with_masked_identifiers(residents) -> list[tuple]:
+    """(resident, masked CCCD, masked phone) rows for the resident tables."""
+    return [(r, masked_value(r, "cccd"), masked_value(r, "phone")) for r in residents]
 
 
 def _require(user, capability: str) -> None:
@@ -104,9 +103,7 @@ def household_detail(request, public_id):
         "places/household_detail.html",
         {
             "household": household,
-            "residents": [
-                (r, masked_value(r, "cccd"), masked_value(r, "phone")) for r in residents
-            ],
+            "residents": _with_masked_identifiers(residents),
             "can_edit": user_can(request.user, Capability.EDIT_PEOPLE, household.village),
         },
     )
@@ -131,7 +128,7 @@ def household_edit(request, public_id=None):
             "address": household.address,
             "notes": household.notes,
         }
-    form = HouseholdForm(_posted(request), villages=villages, initial=initial)
+    form = HouseholdForm(submitted(request), villages=villages, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "village"}
         village = form.cleaned_data["village"]
@@ -162,7 +159,7 @@ def resident_list(request):
     village, q = request.GET.get("village", ""), request.GET.get("q", "")
     residents = selectors.residents_for_user(user=request.user, village=village, q=q)
     page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(r, masked_value(r, "cccd"), masked_value(r, "phone")) for r in page]
+    rows = _with_masked_identifiers(page)
     context = {
         "page": page,
         "rows": rows,
@@ -220,7 +217,7 @@ def resident_edit(request, public_id=None):
             capability=Capability.EDIT_PEOPLE,
         )
         form_class, initial = ResidentForm, {}
-    form = form_class(_posted(request), initial=initial)
+    form = form_class(submitted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         if resident:
@@ -300,7 +297,7 @@ def resident_erase(request, public_id):
     resident = selectors.resident_get_for_user(
         user=request.user, public_id=public_id, capability=Capability.HANDLE_DATA_REQUESTS
     )
-    form = EraseForm(_posted(request))
+    form = EraseForm(submitted(request))
     if (
         request.method == "POST"
         and form.is_valid()
@@ -355,7 +352,7 @@ def organisation_edit(request, public_id=None):
             for f in ("name", "kind", "tax_code", "address", "phone", "representative")
         }
         initial["place"] = organisation.place.code
-    form = OrganisationForm(_posted(request), places=places, initial=initial)
+    form = OrganisationForm(submitted(request), places=places, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "place"}
         place = form.cleaned_data["place"]
