@@ -68,3 +68,11 @@ def _json(body) -> str:
     import json
 
     return json.dumps(body, default=str)
+
+
+@pytest.fixture
+def trace(world):
+    """Producers, areas, products and two lots (see tests/traceability_data.py)."""
+    from tests import traceability_data
+
+    return traceability_data.build(world)

@@ -17,6 +17,7 @@ _ROLE_PLACE_KINDS = {
     Role.VILLAGE_HEAD: {"village"},
     Role.DIGITAL_TEAM: {"village", "commune"},
     Role.PRODUCER: {"commune", "village"},
+    Role.EXTENSION_OFFICER: {"commune"},
     Role.MERCHANT: {"commune", "village"},
     Role.PROVINCE_VIEWER: {"province"},
 }

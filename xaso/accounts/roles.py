@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     VILLAGE_HEAD = "village_head", _("Trưởng thôn")
     DIGITAL_TEAM = "digital_team", _("Tổ công nghệ số cộng đồng")
     PRODUCER = "producer", _("Cơ sở sản xuất / HTX")
+    EXTENSION_OFFICER = "extension_officer", _("Cán bộ nông nghiệp xã")
     MERCHANT = "merchant", _("Người bán hàng")
     PROVINCE_VIEWER = "province_viewer", _("Cán bộ tỉnh (xem)")
     ADMINISTRATOR = "administrator", _("Quản trị hệ thống")
@@ -24,6 +25,11 @@ class Capability(models.TextChoices):
     HANDLE_DATA_REQUESTS = "handle_data_requests"  # export or erase a resident's data
     MANAGE_PLACES = "manage_places"  # villages, merges, role grants
     VIEW_AUDIT = "view_audit"
+    # Traceability. A producer's rows are further limited to its own organisation.
+    VIEW_TRACEABILITY = "view_traceability"
+    MANAGE_PRODUCTION = "manage_production"  # areas, diary, products, lots, stamps, recalls
+    REGISTER_PRODUCERS = "register_producers"
+    CONFIRM_PRODUCTION = "confirm_production"  # countersign, allow a harvest inside an interval
 
 
 _PEOPLE_OFFICERS = {
@@ -53,6 +59,24 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     },
     Capability.MANAGE_PLACES: {Role.ADMINISTRATOR},
     Capability.VIEW_AUDIT: {Role.ADMINISTRATOR},
+    Capability.VIEW_TRACEABILITY: {
+        Role.COMMUNE_LEADER,
+        Role.EXTENSION_OFFICER,
+        Role.PRODUCER,
+        Role.PROVINCE_VIEWER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.MANAGE_PRODUCTION: {Role.PRODUCER, Role.ADMINISTRATOR},
+    Capability.REGISTER_PRODUCERS: {
+        Role.COMMUNE_LEADER,
+        Role.EXTENSION_OFFICER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.CONFIRM_PRODUCTION: {
+        Role.COMMUNE_LEADER,
+        Role.EXTENSION_OFFICER,
+        Role.ADMINISTRATOR,
+    },
 }
 
 

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "xaso.core",
     "xaso.accounts",
     "xaso.places",
+    "xaso.traceability",
     "xaso.demo",
 ]
 
@@ -195,6 +196,23 @@ XASO_TRUST_PROXY = _env_bool("XASO_TRUST_PROXY", False)
 
 # --- Limits for anonymous and login traffic.
 XASO_LOGIN_ATTEMPTS_PER_MINUTE = int(os.environ.get("XASO_LOGIN_ATTEMPTS_PER_MINUTE", "10"))
+# Unknown stamp codes one client may try per minute before it gets 429s (guessing defence).
+XASO_STAMP_MISSES_PER_MINUTE = int(os.environ.get("XASO_STAMP_MISSES_PER_MINUTE", "30"))
+
+# --- Traceability.
+# The address printed in QR codes (stamps, lots); scheme and host only, no trailing slash.
+XASO_PUBLIC_URL = os.environ.get("XASO_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Runs up to this many stamps get a PDF label sheet; bigger runs get the CSV for the printer.
+XASO_STAMP_PDF_MAX = int(os.environ.get("XASO_STAMP_PDF_MAX", "100000"))
+# A TTF font with Vietnamese glyphs for labels and PDFs (Debian's fonts-dejavu-core).
+XASO_PDF_FONT = os.environ.get("XASO_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# Optional CSV "network,province_code" that places scans in a province; empty: unknown.
+XASO_IP_PROVINCES = os.environ.get("XASO_IP_PROVINCES", "")
+# The JSON schema EPCIS capture validates against; empty: the compact schema XãSố ships.
+# Point it at GS1's EPCIS-JSON-Schema.json to validate with the official one.
+XASO_EPCIS_SCHEMA = os.environ.get("XASO_EPCIS_SCHEMA", "")
+# A stamp scanned more often than this is flagged as suspicious.
+XASO_STAMP_MAX_SCANS = int(os.environ.get("XASO_STAMP_MAX_SCANS", "30"))
 
 LOGGING = {
     "version": 1,

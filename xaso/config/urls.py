@@ -2,13 +2,17 @@ from django.urls import include, path
 
 from xaso.config.api import api
 from xaso.core import views as core_views
+from xaso.traceability import urls as traceability_urls
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("", include("xaso.accounts.urls")),
     path("", include("xaso.places.urls")),
+    path("", include("xaso.traceability.urls")),
     path("", include("xaso.core.urls")),
+    # Last: the GS1 resolver answers any path that begins with a numeric application identifier.
+    path("", include((traceability_urls.resolver_urlpatterns, "gs1"))),
 ]
 
 handler400 = "xaso.core.views.error_400"

@@ -19,3 +19,8 @@ def allow(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool
         cache.add(cache_key, 1, timeout=window_seconds)
         hits = 1
     return hits <= limit
+
+
+def exceeded(*, scope: str, key: str, limit: int) -> bool:
+    """True when `key` has already used up `limit` hits in `scope`; counts nothing."""
+    return (cache.get(f"ratelimit:{scope}:{key}") or 0) >= limit

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TraceabilityConfig(AppConfig):
+    name = "xaso.traceability"
+    label = "traceability"
+    verbose_name = _("Truy xuất nguồn gốc")

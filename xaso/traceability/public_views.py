@@ -1,0 +1,225 @@
+"""Pages anyone may open without logging in: the GS1 resolver, lot pages, stamp checks.
+
+They answer in HTML for people and JSON for programs, carry no personal data, and record
+every scan. Guessing stamp codes is slowed by a per-client limit on unknown codes.
+"""
+
+import json
+
+from django import forms
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from xaso.core import ratelimit
+from xaso.core.middleware import client_ip
+from xaso.lib import gs1, stamp_codes
+from xaso.lib.gs1_ai import AI_TABLE
+from xaso.traceability import actions, epcis, public
+from xaso.traceability.models import DiaryEntry, Lot, Product, Scan
+from xaso.traceability.resolver import (
+    GS1_VOCABULARY,
+    link_header,
+    linkset_response,
+    lot_links,
+    problem,
+    raw_request_uri,
+    wants,
+    with_cors,
+)
+
+_JSON = {"json_dumps_params": {"ensure_ascii": False}}
+
+
+def _options() -> HttpResponse:
+    response = with_cors(HttpResponse(status=204))
+    response["Allow"] = "GET, HEAD, OPTIONS"
+    return response
+
+
+# --- The GS1 Digital Link resolver --------------------------------------------------------------
+@csrf_exempt
+def resolve(request, path: str):
+    """/{primary key}/{value}[/{qualifier}/{value}…] for every GS1 primary key."""
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method not in ("GET", "HEAD"):
+        return problem(request, 405, "Chỉ hỗ trợ GET, HEAD và OPTIONS.")
+    try:
+        link = gs1.parse_digital_link(raw_request_uri(request))
+    except gs1.DigitalLinkError as error:
+        return problem(request, 400, error.message_vi, code=error.code, reason=error.message)
+    lot = _lot_for(link)
+    if lot is None:
+        return problem(request, 404, "Không tìm thấy sản phẩm hoặc lô hàng mang mã này.")
+    return serve_lot(request, lot, anchor=link.to_uri(settings.XASO_PUBLIC_URL))
+
+
+def _lot_for(link: gs1.DigitalLink) -> Lot | None:
+    """/01/{gtin}/10/{batch} leads to a lot; a serial (21) or variant (22) is allowed too."""
+    if link.primary_key.ai != "01":
+        return None
+    batch = next((q.value for q in link.qualifiers if q.ai == "10"), None)
+    if batch is None:
+        return None
+    return public.lot_by_gtin_batch(link.primary_key.value, batch)
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def resolver_description(request):
+    """/.well-known/gs1resolver: what this resolver serves (GS1 Digital Link 1.2 §9)."""
+    if request.method == "OPTIONS":
+        return _options()
+    body = {
+        "name": "XãSố — truy xuất nguồn gốc",
+        "resolverRoot": settings.XASO_PUBLIC_URL,
+        "supportedPrimaryKeys": sorted(ai for ai, spec in AI_TABLE.items() if spec.primary_key),
+        "validatingPrimaryKeys": True,
+        "linkTypeDefaultCanBeLinkset": True,
+        "supportedLinkType": [{"namespace": GS1_VOCABULARY, "prefix": "gs1:"}],
+        "linkTypes": ["gs1:pip", "gs1:traceability", "gs1:certificationInfo", "linkset"],
+        "supportedContextValuesEnumerated": [],
+        "languages": ["vi"],
+    }
+    return with_cors(JsonResponse(body, **_JSON))
+
+
+# --- Lots -------------------------------------------------------------------------------------
+def serve_lot(request, lot: Lot, *, anchor: str):
+    """The lot's page, JSON or linkset, or a 307 to the link that `?linkType=` names."""
+    links = lot_links(lot)
+    linkset_url = f"{anchor}{'&' if '?' in anchor else '?'}linkType=linkset"
+    link_type = request.GET.get("linkType")
+    if link_type and link_type not in ("linkset", "all"):
+        link = links.get(link_type) or links.get(f"gs1:{link_type}")
+        if link is None:
+            return problem(request, 404, f"Không có liên kết loại «{link_type}» cho lô này.")
+        response = with_cors(HttpResponse(status=307))
+        response["Location"] = link["href"]
+    elif wants(request) == "linkset":
+        response = linkset_response(anchor, links)
+    else:
+        public.scan_record(result=Scan.Result.LOT, province=_province(request), lot=lot)
+        facts = public.lot_facts(lot)
+        if wants(request) == "json":
+            response = with_cors(JsonResponse(facts, **_JSON))
+        else:
+            response = with_cors(render(request, "traceability/public_lot.html", {"lot": facts}))
+    response["Link"] = link_header(links, linkset_url)
+    return response
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def public_lot(request, code: str):
+    """/l/{code}: a lot without a GTIN, or any lot by its trace code."""
+    if request.method == "OPTIONS":
+        return _options()
+    lot = public.lot_by_code(code)
+    if lot is None:
+        return problem(request, 404, "Không tìm thấy lô hàng mang mã này.")
+    return serve_lot(request, lot, anchor=public.lot_link(lot))
+
+
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def public_lot_epcis(request, code: str):
+    if request.method == "OPTIONS":
+        return _options()
+    lot = public.lot_by_code(code)
+    if lot is None:
+        return problem(request, 404, "Không tìm thấy lô hàng mang mã này.")
+    document = epcis.lot_document(lot)
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False), content_type="application/ld+json"
+    )
+    return with_cors(response)
+
+
+# --- Stamps -----------------------------------------------------------------------------------
+def _province(request) -> str:
+    return public.province_of(client_ip(request))
+
+
+def _guessing_key(request) -> str:
+    return client_ip(request) or "unknown"
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def public_stamp(request, code: str):
+    """/s/{code}: is this stamp genuine? Records the scan."""
+    if request.method == "OPTIONS":
+        return _options()
+    limit = settings.XASO_STAMP_MISSES_PER_MINUTE
+    if ratelimit.exceeded(scope="stamp-miss", key=_guessing_key(request), limit=limit):
+        return problem(request, 429, "Bạn đã thử quá nhiều mã không tồn tại. Vui lòng thử lại sau.")
+    verdict = public.stamp_verdict(code, province=_province(request))
+    facts = public.stamp_facts(verdict)
+    status = 200
+    if verdict.status == Scan.Result.UNKNOWN:
+        ratelimit.allow(scope="stamp-miss", key=_guessing_key(request), limit=limit)
+        status = 404
+    if wants(request) == "json":
+        return with_cors(JsonResponse(facts, status=status, **_JSON))
+    context = {
+        "stamp": facts,
+        "lot": facts["lot"],
+        "code": stamp_codes.readable(stamp_codes.normalize_code(code) or "") or code[:30],
+        "report_form": ReportForm(),
+    }
+    return render(request, "traceability/public_stamp.html", context, status=status)
+
+
+class ReportForm(forms.Form):
+    message = forms.CharField(
+        label=_("Bạn thấy điều gì bất thường?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    where_bought = forms.CharField(label=_("Nơi mua"), max_length=255, required=False)
+    contact = forms.CharField(
+        label=_("Số điện thoại hoặc email (không bắt buộc)"), max_length=100, required=False
+    )
+
+
+@csrf_exempt  # anonymous, no session to protect; rate-limited per client instead
+@require_http_methods(["POST"])
+def stamp_report(request, code: str):
+    """ "Báo hàng giả": goes to the producer and the commune's officers."""
+    if not ratelimit.allow(scope="counterfeit-report", key=_guessing_key(request), limit=5):
+        return problem(request, 429, "Bạn đã gửi quá nhiều báo cáo. Vui lòng thử lại sau.")
+    stamp = public.stamp_find(code)
+    lot = public.activated_lot(stamp) if stamp else None
+    if stamp is None:
+        return problem(request, 404, "Không tìm thấy tem mang mã này.")
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        return problem(request, 400, "Nội dung báo cáo không hợp lệ.")
+    actions.counterfeit_report_create(
+        stamp=stamp, lot=lot, code_shown=code, province=_province(request), **form.cleaned_data
+    )
+    if wants(request) == "json":
+        return JsonResponse({"detail": "Đã gửi báo cáo."}, status=201, **_JSON)
+    return render(request, "traceability/public_report_sent.html", status=201)
+
+
+# --- Photos -----------------------------------------------------------------------------------
+def _photo_response(field) -> FileResponse:
+    if not field:
+        raise Http404
+    response = FileResponse(field.open("rb"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def product_photo(request, public_id: str):
+    return _photo_response(get_object_or_404(Product, public_id=public_id).photo)
+
+
+def diary_photo(request, public_id: str):
+    entry = get_object_or_404(DiaryEntry, public_id=public_id, status=DiaryEntry.Status.DONE)
+    return _photo_response(entry.photo)
