@@ -26,6 +26,7 @@ from xaso.lib.labels import (
     register_font,
     render_label_sheet,
     text_lines,
+    wrap_groups,
 )
 
 CAPTION = "Na dai Quảng Tân"
@@ -196,8 +197,9 @@ def test_a_decomposed_caption_is_printed_composed(tmp_path):
         make_label(2, caption="Vải thiều Thanh Hà đặc sản Hải Dương loại một, hộp quà tặng Tết"),
         Label(url=URL_STEM + "X", code="0123456789ABCDEFGHJKMNPQRST", caption="Đặc sản"),
         Label(url=URL_STEM + "Y", code="0123 4567 89AB CDEF GHJK MNPQ RSTV WXYZ 0123 4567"),
+        Label(url=URL_STEM + "Z", code="0123-4567-89AB-CDEF-GHJK", caption=CAPTION),
     ],
-    ids=["usual", "long caption", "code without spaces", "long code"],
+    ids=["usual", "long caption", "code without spaces", "long code", "hyphenated code"],
 )
 def test_every_printed_line_fits_the_text_column_of_the_label(name, label):
     from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -209,6 +211,24 @@ def test_every_printed_line_fits_the_text_column_of_the_label(name, label):
     assert sum(size * 1.2 for _text, size in lines) <= geometry.text_height + 1e-6
     printed = "".join(text for text, _size in lines).replace(" ", "")
     assert label.code.replace(" ", "") in printed  # the code is never cut short
+
+
+def test_codes_break_at_spaces_or_after_hyphens_and_keep_their_size():
+    font_name = register_font(DEFAULT_FONT_PATH)
+    geometry = LabelGeometry.for_layout(LAYOUTS["65"])
+    for code, expected in [
+        ("0123 4567 89AB CDEF GHJK", ["0123 4567", "89AB CDEF", "GHJK"]),
+        ("0123-4567-89AB-CDEF-GHJK", ["0123-4567-", "89AB-CDEF-", "GHJK"]),
+    ]:
+        lines = text_lines(Label(url=URL_STEM, code=code), geometry, font_name)
+        assert [text for text, _size in lines] == expected
+        assert {size for _text, size in lines} == {geometry.code_size}
+
+
+def test_a_spaced_hyphen_in_a_caption_stays_as_written():
+    font_name = register_font(DEFAULT_FONT_PATH)
+    words = wrap_groups("Na dai - Quảng Tân", font_name=font_name, size=6, width=1000)
+    assert words == ["Na dai - Quảng Tân"]
 
 
 def test_a_caption_too_long_for_two_lines_is_cut_with_an_ellipsis():

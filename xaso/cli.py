@@ -49,6 +49,7 @@ def _demo(args: list[str]) -> int:
     from django.core.management import call_command
 
     from xaso.demo.loader import DEMO_PASSWORD, demo_load
+    from xaso.demo.traceability import demo_stamp_codes
 
     call_command("migrate", interactive=False, verbosity=0)
     summary = demo_load(reset=options.reset)
@@ -57,6 +58,13 @@ def _demo(args: list[str]) -> int:
         f"{summary.households} hộ, {summary.residents} nhân khẩu, "
         f"{summary.organisations} tổ chức."
     )
+    trace = summary.traceability
+    print(
+        f"Truy xuất nguồn gốc: {trace['producers']} cơ sở, {trace['areas']} vùng trồng, "
+        f"{trace['lots']} lô hàng, {trace['stamp_runs']} đợt tem."
+    )
+    for code in demo_stamp_codes(limit=1):
+        print(f"Thử quét một tem mẫu: http://localhost:{options.port}/s/{code}")
     print(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")
     for username, role_label in summary.logins:
         print(f"  {username:<12} {role_label}")

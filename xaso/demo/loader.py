@@ -14,6 +14,7 @@ from xaso.accounts.models import Membership, User
 from xaso.accounts.roles import Role
 from xaso.core import audit
 from xaso.demo import names
+from xaso.demo.traceability import traceability_demo_delete, traceability_demo_load
 from xaso.lib.text import search_key
 from xaso.places import personal_data
 from xaso.places.loader import official_places_load
@@ -45,6 +46,7 @@ class DemoSummary:
     residents: int
     organisations: int
     logins: list[tuple[str, str]] = field(default_factory=list)
+    traceability: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -60,6 +62,9 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
     if not Household.objects.filter(village__path__startswith=commune.path).exists():
         _generate_people(villages, households)
     logins = _ensure_users(province, commune, villages[0], organisations)
+    traceability = traceability_demo_load(
+        commune=commune, villages=villages, admin=User.objects.get(username="admin")
+    )
     audit.record(actor=None, verb="demo.loaded", target=commune, place_path=commune.path)
     return DemoSummary(
         commune_name=commune.name,
@@ -70,10 +75,12 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
         ).count(),
         organisations=Organisation.objects.filter(place__path__startswith=commune.path).count(),
         logins=logins,
+        traceability=traceability,
     )
 
 
 def _delete_demo_data(commune: Place) -> None:
+    traceability_demo_delete(commune)
     usernames = ["admin", *(username for username, *_ in DEMO_USERS)]
     Membership.objects.filter(user__username__in=usernames).delete()
     Resident.objects.filter(household__village__path__startswith=commune.path).delete()

@@ -42,10 +42,10 @@ QR_ERROR = "m"
 # A fixed data mask. segno's evaluation of all eight masks is ~85 % of its time (2.7 ms per
 # code here, 27 s for 10,000 labels); with a fixed mask a code takes 0.45 ms. Readers take the
 # mask from the format information, so any mask decodes; mask 0 scored lowest of the eight for
-# 73 % of sampled stamp URLs. None restores segno's evaluation.
+# 73 % of 300 sampled stamp URLs. None restores segno's evaluation.
 QR_MASK: int | None = 0
-# Two modules of quiet zone instead of the standard four: the label around the code is blank
-# and phone cameras read it, and every module given back makes the code larger.
+# Two modules of quiet zone instead of the standard four: the label around the code is blank,
+# phone readers cope with two, and every module given back makes the code larger.
 QR_QUIET_ZONE = 2
 
 LABEL_PADDING_MM = 1.5  # kept blank inside each label edge: die-cut sheets shift in printers
@@ -92,13 +92,14 @@ LAYOUTS: dict[str, LabelLayout] = {
 @dataclass(frozen=True)
 class Label:
     url: str  # what the QR code holds; upper case lets segno use the compact alphanumeric mode
-    code: str  # printed, in groups separated by spaces: "0123 4567 89AB CDEF GHJK"
+    code: str  # printed, in groups split by spaces or hyphens: "0123 4567 89AB CDEF GHJK"
     caption: str = ""  # one short line, e.g. the product: "Na dai Quảng Tân"
 
 
 # --- QR codes ------------------------------------------------------------------------------------
 
 _DARK_RUN = re.compile(rb"\x01+")
+_HYPHEN_BREAK = re.compile(r"(?<=[^-]-)(?=[^-])")  # after a hyphen between two groups
 
 
 def qr_matrix(url: str) -> tuple[bytearray, ...]:
@@ -149,14 +150,17 @@ def register_font(font_path: str) -> str:
 
 
 def wrap_groups(text: str, *, font_name: str, size: float, width: float) -> list[str]:
-    """Split `text` at spaces into lines no wider than `width`; a group never breaks."""
+    """Split `text` into lines no wider than `width`, at spaces and after hyphens inside a word
+    (codes are printed "0123 4567 …" or "0123-4567-…"); a group never breaks."""
     lines: list[str] = []
-    for group in text.split():
-        candidate = f"{lines[-1]} {group}" if lines else group
-        if lines and pdfmetrics.stringWidth(candidate, font_name, size) <= width:
-            lines[-1] = candidate
-        else:
-            lines.append(group)
+    for word in text.split():
+        for index, group in enumerate(_HYPHEN_BREAK.split(word)):
+            joiner = "" if index else " "  # a word's groups join as they were
+            candidate = f"{lines[-1]}{joiner}{group}" if lines else group
+            if lines and pdfmetrics.stringWidth(candidate, font_name, size) <= width:
+                lines[-1] = candidate
+            else:
+                lines.append(group)
     return lines
 
 
@@ -285,7 +289,6 @@ def render_label_sheet(
     font_name = register_font(font_path)
     geometry = LabelGeometry.for_layout(layout)
     canvas = Canvas(os.fspath(path) if isinstance(path, os.PathLike) else path, pagesize=A4)
-    canvas.setPageCompression(1)
     canvas.setTitle(title)
     canvas.setCreator("XãSố")
     remaining = iter(labels)
@@ -309,10 +312,10 @@ def render_label_sheet(
 def compress_finished_page(canvas: Canvas) -> None:
     """Compress the content of the page just finished now rather than at save().
 
-    ReportLab keeps every page's content as text until save(): about 3 kB per label, so 300 MB
-    for 100,000 labels. Compressed it is a tenth of that. This reaches into ReportLab's
-    document (`_doc`, `PDFPage.stream`, as in reportlab 4 and 5); the tests read every page
-    back, so a ReportLab that works otherwise fails them rather than printing blank sheets.
+    ReportLab keeps every page's content as text until save(): about 3 kB per label, which
+    took 100,000 labels to a 396 MB peak; compressed page by page, 95 MB. This reaches into
+    ReportLab's document (`_doc`, `PDFPage.stream`, as in reportlab 5.1); the tests read every
+    page back, so a ReportLab that works otherwise fails them rather than print blank sheets.
     """
     page = canvas._doc.Pages.pages[-1]
     # What PDFPage.check_format would build at save(), minus ReportLab's ASCII85 step, which

@@ -164,10 +164,12 @@ def public_stamp(request, code: str):
         status = 404
     if wants(request) == "json":
         return with_cors(JsonResponse(facts, status=status, **_JSON))
+    canonical = stamp_codes.normalize_code(code) or ""
     context = {
         "stamp": facts,
         "lot": facts["lot"],
-        "code": stamp_codes.readable(stamp_codes.normalize_code(code) or "") or code[:30],
+        "code": stamp_codes.readable(canonical) if canonical else code[:30],
+        "code_raw": canonical,
         "report_form": ReportForm(),
     }
     return render(request, "traceability/public_stamp.html", context, status=status)
