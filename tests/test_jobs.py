@@ -4,33 +4,11 @@ import csv
 from pathlib import Path
 
 from django.conf import settings
-from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
 
+from tests.worker import run_queued_tasks
 from xaso.core import jobs
 from xaso.core.models import Job
 from xaso.places import actions
-
-
-def _run_worker() -> None:
-    """Claim and run every queued task with the worker's own code.
-
-    Not `call_command("db_worker")`: its loop recycles the database connection, which would end
-    the transaction each test runs in. The claim and the run are the worker's.
-    """
-    worker = Worker(
-        queue_names=["*"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
-    while (task_result := DBTaskResult.objects.ready().get_locked()) is not None:
-        task_result.claim(worker.worker_id)
-        worker.run_task(task_result)
 
 
 def test_a_household_export_runs_in_the_worker_and_yields_a_csv(
@@ -47,7 +25,7 @@ def test_a_household_export_runs_in_the_worker_and_yields_a_csv(
     assert '<progress max="100" value="0"' in progress
     assert "every 1s" in progress  # the page polls while the job is unfinished
 
-    _run_worker()
+    run_queued_tasks()
     job.refresh_from_db()
     assert (job.status, job.progress, job.result["rows"]) == (Job.Status.DONE, 100, 3)
     finished = client.get(f"/jobs/{job.public_id}/", headers={"HX-Request": "true"})
@@ -67,7 +45,7 @@ def test_the_job_api_reports_status_progress_and_result(
     api = api_as("lanhdao")
     queued = api.get(f"/jobs/{job.public_id}").json()
     assert (queued["status"], queued["progress"], queued["result"]) == ("queued", 0, None)
-    _run_worker()
+    run_queued_tasks()
     done = api.get(f"/jobs/{job.public_id}").json()
     assert done["status"] == "done"
     assert done["progress"] == 100
@@ -102,7 +80,7 @@ def test_only_the_starter_sees_a_job_and_its_file(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         job = actions.households_export_start(by=world.users["lanhdao"])
-    _run_worker()
+    run_queued_tasks()
     other = client_as("motcua")
     assert other.get(f"/jobs/{job.public_id}/").status_code == 404
     assert other.get(f"/jobs/{job.public_id}/download").status_code == 404
@@ -116,7 +94,7 @@ def test_an_administrator_reloads_the_place_tree_as_a_job(
         response = client_as("admin").post("/places/load/")
     job = Job.objects.get(kind="places.load")
     assert response["Location"] == f"/jobs/{job.public_id}/"
-    _run_worker()
+    run_queued_tasks()
     job.refresh_from_db()
     assert job.status == Job.Status.DONE
     assert job.result == {"created": 0, "updated": 0, "provinces": 34, "communes": 3321}

@@ -27,5 +27,5 @@ urlpatterns = [
 # The GS1 Digital Link resolver takes every path that starts with a numeric AI; it is included
 # last in config/urls.py so no other page can be shadowed by it.
 resolver_urlpatterns = [
-    re_path(r"^(?P<path>[0-9]{2,4}/.*)$", public_views.resolve, name="gs1_resolve"),
+    re_path(r"^(?P<path>[0-9]+(/.*)?)$", public_views.resolve, name="gs1_resolve"),
 ]
