@@ -27,9 +27,13 @@ def test_xaso_demo_loads_the_commune_once_and_prints_the_logins():
             assert f"  {username} " in first.stdout
         assert "xaso-demo" in first.stdout and "CẢNH BÁO" in first.stdout
 
+        traceability = "Truy xuất nguồn gốc: 3 cơ sở, 5 vùng trồng, 6 lô hàng, 1 đợt tem."
+        assert traceability in first.stdout
+        assert "/s/" in first.stdout  # a demo stamp to scan
+
         second = processes.run(["demo", "--no-serve"], env)
         assert second.returncode == 0, second.stderr
-        assert second.stdout.splitlines()[0] == first.stdout.splitlines()[0]
+        assert second.stdout.splitlines()[:2] == first.stdout.splitlines()[:2]
 
         token = processes.run(["token", "create", "truongthon"], env).stdout.strip()
         with processes.serving(env) as base_url:
@@ -48,6 +52,7 @@ def test_xaso_demo_reset_reloads_the_same_commune():
         reset = processes.run(["demo", "--no-serve", "--reset"], env)
         assert reset.returncode == 0, reset.stderr
         assert "8 thôn, 400 hộ, 1565 nhân khẩu, 13 tổ chức" in reset.stdout
+        assert "3 cơ sở, 5 vùng trồng, 6 lô hàng, 1 đợt tem" in reset.stdout
 
 
 def test_token_create_for_an_unknown_user_fails_clearly():
