@@ -98,7 +98,7 @@ def producer_list(request):
 @router.post(f"{PREFIX}/producers", response={201: ProducerOut})
 def producer_create(request, payload: ProducerIn):
     organisation = _in_scope(
-        organisations_for_user(user=request.auth, capability=Capability.VIEW_PEOPLE).filter(
+        organisations_for_user(user=request.auth, capability=Capability.REGISTER_PRODUCERS).filter(
             producer__isnull=True
         )
         if _can_register(request.auth)
@@ -414,11 +414,15 @@ class DiaryPatch(Schema):
     guard_override_reason: str | None = None
 
 
-def _area_for_diary(user, public_id: str):
-    """Producers write their own diary; officers may write a harvest with an override."""
-    for capability in (WRITE, Capability.CONFIRM_PRODUCTION):
+def _area_for_diary(user, payload: "DiaryIn"):
+    """Producers write their own diary; an officer only records a harvest she allows inside a
+    pre-harvest interval, with the written reason."""
+    capabilities = [WRITE]
+    if payload.kind == "harvest" and payload.guard_override_reason.strip():
+        capabilities.append(Capability.CONFIRM_PRODUCTION)
+    for capability in capabilities:
         area = selectors.areas_for_user(user=user, capability=capability).filter(
-            public_id=public_id
+            public_id=payload.area
         )
         if area.exists():
             return area.first()
@@ -434,7 +438,7 @@ def diary_list(request, area: str = "", kind: str = ""):
 
 @router.post(f"{PREFIX}/diary-entries", response={201: DiaryOut})
 def diary_create(request, payload: DiaryIn):
-    area = _area_for_diary(request.auth, payload.area)
+    area = _area_for_diary(request.auth, payload)
     values = payload.dict(exclude={"area"})
     return Status(201, actions.diary_entry_create(area=area, by=request.auth, **values))
 
