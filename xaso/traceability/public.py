@@ -109,7 +109,7 @@ def _lot_facts(lot: Lot) -> dict:
             "code": area.code,
             "name": area.name,
             "crop": area.crop,
-            "area_ha": str(area.area_ha),
+            "area_ha": f"{area.area_ha.normalize():f}",
             "place": ", ".join(p.name for p in (village, village.parent) if p is not None),
             "planted_on": _iso(area.planted_on),
             "status": area.status,

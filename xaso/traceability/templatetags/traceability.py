@@ -2,6 +2,7 @@
 Vietnamese way."""
 
 import datetime
+from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import timezone
@@ -22,3 +23,13 @@ def vn_date(value) -> str:
     except ValueError:
         return text
     return moment.strftime("%H:%M %d/%m/%Y")
+
+
+@register.filter
+def vn_number(value) -> str:
+    """'4.200' → '4,2': no trailing zeros, a decimal comma (a point groups thousands)."""
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return str(value)
+    return f"{number:f}".replace(".", ",")
