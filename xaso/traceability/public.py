@@ -8,13 +8,15 @@ UPDATE of the stamp's counters and one INSERT), so none is lost when the server 
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -65,17 +67,25 @@ def lot_page_url(lot: Lot) -> str:
 
 
 # --- What the public page shows ---------------------------------------------------------------
-def lot_facts(lot: Lot) -> dict:
-    """Everything Circular 02/2024 asks a consumer to see, as JSON-ready data.
+def lot_page(lot_id: int, version: datetime) -> dict:
+    """{"facts": what Circular 02/2024 asks a consumer to see, "html": that as a fragment}.
 
-    Cached for a minute per lot version: a recall changes `updated_at`, so it shows at once.
+    Cached for a minute under the lot's `updated_at`: a recall changes it, so every server
+    process shows the recall on its next request; diary edits show within the minute.
     """
-    key = f"trace:lot:{lot.pk}:{lot.updated_at.timestamp()}"
-    facts = cache.get(key)
-    if facts is None:
+    key = f"trace:lot:{lot_id}:{version.timestamp()}"
+    page = cache.get(key)
+    if page is None:
+        lot = Lot.objects.select_related(*_LOT_RELATED).get(pk=lot_id)
         facts = _lot_facts(lot)
-        cache.set(key, facts, FACTS_CACHE_SECONDS)
-    return facts
+        html = render_to_string("traceability/_lot_public.html", {"lot": facts})
+        page = {"facts": facts, "html": html}
+        cache.set(key, page, FACTS_CACHE_SECONDS)
+    return page
+
+
+def lot_facts(lot: Lot) -> dict:
+    return lot_page(lot.pk, lot.updated_at)["facts"]
 
 
 def _lot_facts(lot: Lot) -> dict:
@@ -210,8 +220,17 @@ def _guard(lot: Lot) -> dict:
 class StampVerdict:
     status: str  # a Scan.Result value
     stamp: Stamp | None
-    lot: Lot | None = None
+    activation: "Activation | None" = None
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Activation:
+    """The lot a stamp is bound to, as much of it as a scan needs before the cached page."""
+
+    lot_id: int
+    lot_status: str
+    lot_version: datetime
 
 
 def stamp_verdict(code: str, *, province: str) -> StampVerdict:
@@ -220,32 +239,46 @@ def stamp_verdict(code: str, *, province: str) -> StampVerdict:
     if stamp is None or stamp.run.status not in _LIVE_RUNS:
         scan_record(result=Scan.Result.UNKNOWN, province=province)
         return StampVerdict(Scan.Result.UNKNOWN, None)
-    lot = activated_lot(stamp)
-    warnings = tuple(_warnings(stamp, province)) if lot is not None else ()
-    status = _status(stamp, lot, warnings)
-    _count_scan(stamp, province, suspicious=bool(warnings))
-    scan_record(result=status, province=province, stamp=stamp, lot=lot)
-    return StampVerdict(status, stamp, lot, warnings)
+    activation = activation_of(stamp)
+    warnings = tuple(_warnings(stamp, province)) if activation is not None else ()
+    status = _status(stamp, activation, warnings)
+    with transaction.atomic():  # one commit for the counters and the scan
+        _count_scan(stamp, province, suspicious=bool(warnings))
+        scan_record(
+            result=status,
+            province=province,
+            stamp=stamp,
+            lot_id=activation.lot_id if activation else None,
+        )
+    return StampVerdict(status, stamp, activation, warnings)
 
 
 _LIVE_RUNS = (StampRun.Status.ISSUED, StampRun.Status.PRINTED, StampRun.Status.VOID)
 
 
-def activated_lot(stamp: Stamp) -> Lot | None:
-    activation = (
-        StampActivation.objects.select_related(*(f"lot__{name}" for name in _LOT_RELATED))
-        .filter(run_id=stamp.run_id, first_serial__lte=stamp.serial, last_serial__gte=stamp.serial)
+def activation_of(stamp: Stamp) -> Activation | None:
+    row = (
+        StampActivation.objects.filter(
+            run_id=stamp.run_id, first_serial__lte=stamp.serial, last_serial__gte=stamp.serial
+        )
+        .order_by()
+        .values_list("lot_id", "lot__status", "lot__updated_at")
         .first()
     )
-    return activation.lot if activation else None
+    return Activation(*row) if row else None
 
 
-def _status(stamp: Stamp, lot: Lot | None, warnings) -> str:
+def activated_lot(stamp: Stamp) -> Lot | None:
+    activation = activation_of(stamp)
+    return Lot.objects.filter(pk=activation.lot_id).first() if activation else None
+
+
+def _status(stamp: Stamp, activation: Activation | None, warnings) -> str:
     if stamp.run.status == StampRun.Status.VOID:
         return Scan.Result.VOID
-    if lot is None:
+    if activation is None:
         return Scan.Result.NOT_ACTIVATED
-    if lot.status == Lot.Status.RECALLED:
+    if activation.lot_status == Lot.Status.RECALLED:
         return Scan.Result.RECALLED
     if stamp.suspicious or warnings:
         return Scan.Result.SUSPICIOUS
@@ -298,13 +331,18 @@ def stamp_facts(verdict: StampVerdict) -> dict:
         "product": None,
         "lot": None,
     }
-    if verdict.lot is not None:
-        lot = lot_facts(verdict.lot)
+    if verdict.activation is not None:
+        lot = verdict_lot_page(verdict)["facts"]
         facts["product"] = lot["product"]["name"]
         facts["lot"] = lot
     elif stamp is not None:
         facts["product"] = stamp.run.product.name
     return facts
+
+
+def verdict_lot_page(verdict: StampVerdict) -> dict | None:
+    activation = verdict.activation
+    return lot_page(activation.lot_id, activation.lot_version) if activation else None
 
 
 @lru_cache(maxsize=1)
@@ -334,12 +372,14 @@ def ip_digest(ip: str | None) -> str:
     return hmac.digest(stamp_key(), b"ip:" + ip.encode(), hashlib.sha256)[:8].hex()
 
 
-def scan_record(*, result: str, province: str, stamp=None, lot=None, ip: str | None = None):
+def scan_record(
+    *, result: str, province: str, stamp=None, lot=None, lot_id=None, ip: str | None = None
+):
     Scan.objects.create(
         result=result,
         province=province,
         stamp=stamp,
-        lot=lot,
+        lot_id=lot.pk if lot is not None else lot_id,
         ip_hash=ip_digest(ip) if ip else _current_ip_digest(),
     )
 

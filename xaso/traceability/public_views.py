@@ -9,7 +9,8 @@ import json
 from django import forms
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -103,11 +104,12 @@ def serve_lot(request, lot: Lot, *, anchor: str):
         response = linkset_response(anchor, links)
     else:
         public.scan_record(result=Scan.Result.LOT, province=_province(request), lot=lot)
-        facts = public.lot_facts(lot)
+        page = public.lot_page(lot.pk, lot.updated_at)
         if wants(request) == "json":
-            response = with_cors(JsonResponse(facts, **_JSON))
+            response = with_cors(JsonResponse(page["facts"], **_JSON))
         else:
-            response = with_cors(render(request, "traceability/public_lot.html", {"lot": facts}))
+            context = {"lot": page["facts"], "lot_html": page["html"]}
+            response = with_cors(_page("traceability/public_lot.html", context))
     response["Link"] = link_header(links, linkset_url)
     return response
 
@@ -138,6 +140,12 @@ def public_lot_epcis(request, code: str):
     return with_cors(response)
 
 
+def _page(template: str, context: dict, status: int = 200) -> HttpResponse:
+    """Public pages render without the request: no context processors, no session, no cookie
+    (they are the hottest pages of the site)."""
+    return HttpResponse(render_to_string(template, context), status=status)
+
+
 # --- Stamps -----------------------------------------------------------------------------------
 def _province(request) -> str:
     return public.province_of(client_ip(request))
@@ -165,14 +173,14 @@ def public_stamp(request, code: str):
     if wants(request) == "json":
         return with_cors(JsonResponse(facts, status=status, **_JSON))
     canonical = stamp_codes.normalize_code(code) or ""
+    lot_page = public.verdict_lot_page(verdict)
     context = {
         "stamp": facts,
-        "lot": facts["lot"],
+        "lot_html": lot_page["html"] if lot_page else "",
         "code": stamp_codes.readable(canonical) if canonical else code[:30],
         "code_raw": canonical,
-        "report_form": ReportForm(),
     }
-    return render(request, "traceability/public_stamp.html", context, status=status)
+    return _page("traceability/public_stamp.html", context, status=status)
 
 
 class ReportForm(forms.Form):
@@ -206,7 +214,7 @@ def stamp_report(request, code: str):
     )
     if wants(request) == "json":
         return JsonResponse({"detail": "Đã gửi báo cáo."}, status=201, **_JSON)
-    return render(request, "traceability/public_report_sent.html", status=201)
+    return _page("traceability/public_report_sent.html", {}, status=201)
 
 
 # --- Photos -----------------------------------------------------------------------------------
