@@ -50,9 +50,19 @@ test-sqlite: install
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
-bench: install
+# Debian's wrk drives the scan page benchmark.
+.PHONY: wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the scan page benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+bench: install wrk
 	env -u DATABASE_URL $(BIN)/python bench/household_search.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/household_search.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/scan_throughput.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/stamp_run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
