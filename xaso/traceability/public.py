@@ -8,20 +8,18 @@ UPDATE of the stamp's counters and one INSERT), so none is lost when the server 
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from xaso.core import request_context
-from xaso.lib import gs1, scan_geo
+from xaso.lib import gs1, scan_geo, stamp_codes
 from xaso.places.models import Place
 from xaso.traceability import guard
 from xaso.traceability.models import (
@@ -33,7 +31,7 @@ from xaso.traceability.models import (
     StampActivation,
     StampRun,
 )
-from xaso.traceability.stamps import stamp_find, stamp_key
+from xaso.traceability.stamps import stamp_key
 
 FACTS_CACHE_SECONDS = 60
 DIARY_AFTER_HARVEST_DAYS = 14  # packing and inspection of the lot follow its harvest
@@ -67,13 +65,13 @@ def lot_page_url(lot: Lot) -> str:
 
 
 # --- What the public page shows ---------------------------------------------------------------
-def lot_page(lot_id: int, version: datetime) -> dict:
+def lot_page(lot_id: int, version) -> dict:
     """{"facts": what Circular 02/2024 asks a consumer to see, "html": that as a fragment}.
 
     Cached for a minute under the lot's `updated_at`: a recall changes it, so every server
     process shows the recall on its next request; diary edits show within the minute.
     """
-    key = f"trace:lot:{lot_id}:{version.timestamp()}"
+    key = f"trace:lot:{lot_id}:{_version_digits(version)}"
     page = cache.get(key)
     if page is None:
         lot = Lot.objects.select_related(*_LOT_RELATED).get(pk=lot_id)
@@ -82,6 +80,12 @@ def lot_page(lot_id: int, version: datetime) -> dict:
         page = {"facts": facts, "html": html}
         cache.set(key, page, FACTS_CACHE_SECONDS)
     return page
+
+
+def _version_digits(version) -> str:
+    """`updated_at` as 20 digits (to the microsecond), the same whether it arrives as a datetime
+    or, from the raw scan query on SQLite, as its text."""
+    return "".join(char for char in str(version) if char.isdigit())[:20]
 
 
 def lot_facts(lot: Lot) -> dict:
@@ -230,16 +234,18 @@ class Activation:
 
     lot_id: int
     lot_status: str
-    lot_version: datetime
+    lot_version: object  # the lot's updated_at: a datetime, or its text on SQLite
 
 
 def stamp_verdict(code: str, *, province: str) -> StampVerdict:
     """The status of the scanned stamp, recording the scan and updating its counters."""
-    stamp = stamp_find(code)
-    if stamp is None or stamp.run.status not in _LIVE_RUNS:
+    stamp = _scanned_stamp(code)
+    if stamp is None or stamp.run_status not in _LIVE_RUNS:
         scan_record(result=Scan.Result.UNKNOWN, province=province)
         return StampVerdict(Scan.Result.UNKNOWN, None)
-    activation = activation_of(stamp)
+    activation = None
+    if stamp.bound_lot_id is not None:
+        activation = Activation(stamp.bound_lot_id, stamp.bound_lot_status, stamp.bound_lot_version)
     warnings = tuple(_warnings(stamp, province)) if activation is not None else ()
     status = _status(stamp, activation, warnings)
     with transaction.atomic():  # one commit for the counters and the scan
@@ -251,6 +257,28 @@ def stamp_verdict(code: str, *, province: str) -> StampVerdict:
             lot_id=activation.lot_id if activation else None,
         )
     return StampVerdict(status, stamp, activation, warnings)
+
+
+# The hottest read of the site, written out so Django need not compile it on every scan: the
+# stamp, its run's status and the lot its serial is bound to, in one statement.
+_SCANNED_STAMP_SQL = f"""
+SELECT stamp.*, run.status AS run_status, activation.lot_id AS bound_lot_id,
+       lot.status AS bound_lot_status, lot.updated_at AS bound_lot_version
+FROM {Stamp._meta.db_table} stamp
+JOIN {StampRun._meta.db_table} run ON run.id = stamp.run_id
+LEFT JOIN {StampActivation._meta.db_table} activation ON activation.run_id = stamp.run_id
+     AND stamp.serial BETWEEN activation.first_serial AND activation.last_serial
+LEFT JOIN {Lot._meta.db_table} lot ON lot.id = activation.lot_id
+WHERE stamp.code_hash = %s
+"""
+
+
+def _scanned_stamp(code: str) -> Stamp | None:
+    canonical = stamp_codes.normalize_code(code)
+    if canonical is None:
+        return None
+    digest = stamp_codes.code_hash(canonical, key=stamp_key())
+    return next(iter(Stamp.objects.raw(_SCANNED_STAMP_SQL, [digest])), None)
 
 
 _LIVE_RUNS = (StampRun.Status.ISSUED, StampRun.Status.PRINTED, StampRun.Status.VOID)
@@ -274,7 +302,7 @@ def activated_lot(stamp: Stamp) -> Lot | None:
 
 
 def _status(stamp: Stamp, activation: Activation | None, warnings) -> str:
-    if stamp.run.status == StampRun.Status.VOID:
+    if stamp.run_status == StampRun.Status.VOID:
         return Scan.Result.VOID
     if activation is None:
         return Scan.Result.NOT_ACTIVATED
@@ -297,21 +325,22 @@ def _warnings(stamp: Stamp, province: str) -> list[str]:
     )
 
 
+_COUNT_SCAN_SQL = f"""
+UPDATE {Stamp._meta.db_table}
+SET scan_count = scan_count + 1,
+    first_province = CASE WHEN first_scan_at IS NULL THEN %s ELSE first_province END,
+    first_scan_at = COALESCE(first_scan_at, %s),
+    last_scan_at = %s, last_province = %s, suspicious = (suspicious OR %s)
+WHERE id = %s
+"""
+
+
 def _count_scan(stamp: Stamp, province: str, *, suspicious: bool) -> None:
     """One UPDATE; the counters stay right when many people scan the same stamp at once."""
     now = timezone.now()
-    changes = {
-        "scan_count": F("scan_count") + 1,
-        "first_scan_at": Coalesce(F("first_scan_at"), Value(now)),
-        "first_province": Case(
-            When(first_scan_at__isnull=True, then=Value(province)), default=F("first_province")
-        ),
-        "last_scan_at": now,
-        "last_province": province,
-    }
-    if suspicious:
-        changes["suspicious"] = True
-    Stamp.objects.filter(pk=stamp.pk).update(**changes)
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_SCAN_SQL, [province, moment, moment, province, suspicious, stamp.pk])
     # The page shows the counters including this scan.
     stamp.scan_count += 1
     stamp.first_scan_at = stamp.first_scan_at or now

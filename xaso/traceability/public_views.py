@@ -19,7 +19,7 @@ from xaso.core import ratelimit
 from xaso.core.middleware import client_ip
 from xaso.lib import gs1, stamp_codes
 from xaso.lib.gs1_ai import AI_TABLE
-from xaso.traceability import actions, epcis, public
+from xaso.traceability import actions, epcis, public, stamps
 from xaso.traceability.models import DiaryEntry, Lot, Product, Scan
 from xaso.traceability.resolver import (
     GS1_VOCABULARY,
@@ -199,10 +199,10 @@ class ReportForm(forms.Form):
 @csrf_exempt  # anonymous, no session to protect; rate-limited per client instead
 @require_http_methods(["POST"])
 def stamp_report(request, code: str):
-    """ "Báo hàng giả": goes to the producer and the commune's officers."""
+    """The "báo hàng giả" button: a report to the producer and the commune's officers."""
     if not ratelimit.allow(scope="counterfeit-report", key=_guessing_key(request), limit=5):
         return problem(request, 429, "Bạn đã gửi quá nhiều báo cáo. Vui lòng thử lại sau.")
-    stamp = public.stamp_find(code)
+    stamp = stamps.stamp_find(code)
     lot = public.activated_lot(stamp) if stamp else None
     if stamp is None:
         return problem(request, 404, "Không tìm thấy tem mang mã này.")
