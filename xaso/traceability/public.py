@@ -401,16 +401,26 @@ def ip_digest(ip: str | None) -> str:
     return hmac.digest(stamp_key(), b"ip:" + ip.encode(), hashlib.sha256)[:8].hex()
 
 
+_INSERT_SCAN_SQL = f"""
+INSERT INTO {Scan._meta.db_table} (scanned_at, stamp_id, lot_id, result, province, ip_hash)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+
+
 def scan_record(
     *, result: str, province: str, stamp=None, lot=None, lot_id=None, ip: str | None = None
-):
-    Scan.objects.create(
-        result=result,
-        province=province,
-        stamp=stamp,
-        lot_id=lot.pk if lot is not None else lot_id,
-        ip_hash=ip_digest(ip) if ip else _current_ip_digest(),
-    )
+) -> None:
+    """Append one scan (written out: it runs on every public page view)."""
+    values = [
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        stamp.pk if stamp is not None else None,
+        lot.pk if lot is not None else lot_id,
+        result,
+        province,
+        ip_digest(ip) if ip else _current_ip_digest(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SCAN_SQL, values)
 
 
 def _current_ip_digest() -> str:
