@@ -58,11 +58,12 @@ wrk:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
-bench: install wrk
+bench: install wrk fonts
 	env -u DATABASE_URL $(BIN)/python bench/household_search.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/household_search.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/scan_throughput.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/stamp_run.py
+	$(BIN)/python bench/label_pdf.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
