@@ -88,10 +88,6 @@ def _version_digits(version) -> str:
     return "".join(char for char in str(version) if char.isdigit())[:20]
 
 
-def lot_facts(lot: Lot) -> dict:
-    return lot_page(lot.pk, lot.updated_at)["facts"]
-
-
 def _lot_facts(lot: Lot) -> dict:
     product, area = lot.product, lot.area
     producer = product.producer
