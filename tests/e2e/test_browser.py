@@ -218,3 +218,26 @@ def test_a_resident_with_a_three_digit_cccd_is_refused_in_vietnamese(page_as):
     page.get_by_role("link", name="Huỷ").click()
     expect(page.get_by_role("heading", level=2, name="Nhân khẩu")).to_be_visible()
     expect(page.locator("tbody")).not_to_contain_text("Nguyễn Văn Kiểm Thử")
+
+
+def test_a_producer_draws_a_growing_area_on_the_map(page_as):
+    """htx draws the boundary of a new area with three clicks and saves it as GeoJSON."""
+    page = page_as("htx")
+    page.goto("/truy-xuat/vung-trong/them/")
+    page.get_by_label("Mã vùng trồng").fill("VN-QN-06913-VE01")
+    page.get_by_label("Tên vùng").fill("Vườn vẽ trên bản đồ")
+    page.get_by_label("Cây trồng").fill("Na dai")
+    page.get_by_label("Diện tích (ha)").fill("1,5")
+    page.get_by_label("Thôn").select_option(index=1)
+    page.locator("#area-map").scroll_into_view_if_needed()
+    page.locator("a.leaflet-draw-draw-polygon").click()
+    box = page.locator("#area-map").bounding_box()  # after the scroll: screen coordinates
+    for x, y in [(0.3, 0.3), (0.7, 0.3), (0.6, 0.7)]:
+        page.mouse.move(box["x"] + box["width"] * x, box["y"] + box["height"] * y, steps=5)
+        page.mouse.down()
+        page.mouse.up()
+    page.get_by_role("link", name="Xong").click()
+    boundary = page.locator("textarea[name=boundary]")
+    expect(boundary).to_have_value(re.compile(r'^\{"type":"Polygon","coordinates":\[\[\['))
+    page.get_by_role("button", name="Lưu").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Vườn vẽ trên bản đồ")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "leaflet",  # only for its static Leaflet and Leaflet.draw files (the area boundary map)
     "django_tasks",
     "django_tasks_db",
     "xaso.core",
@@ -206,6 +207,9 @@ XASO_PUBLIC_URL = os.environ.get("XASO_PUBLIC_URL", "http://localhost:8000").rst
 XASO_STAMP_PDF_MAX = int(os.environ.get("XASO_STAMP_PDF_MAX", "100000"))
 # A TTF font with Vietnamese glyphs for labels and PDFs (Debian's fonts-dejavu-core).
 XASO_PDF_FONT = os.environ.get("XASO_PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# Map tiles behind the boundary drawing map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
+# (mind the tile server's usage policy). Empty: the map draws on a plain background.
+XASO_MAP_TILES = os.environ.get("XASO_MAP_TILES", "")
 # Optional CSV "network,province_code" that places scans in a province; empty: unknown.
 XASO_IP_PROVINCES = os.environ.get("XASO_IP_PROVINCES", "")
 # The JSON schema EPCIS capture validates against; empty: the compact schema XãSố ships.

@@ -27,6 +27,7 @@ from xaso.accounts.permissions import user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
 from xaso.core.errors import DomainError
 from xaso.core.forms import run_action, submitted
+from xaso.lib.scan_geo import PROVINCE_SEATS
 from xaso.places.selectors import organisations_for_user
 from xaso.traceability import actions, public, selectors
 from xaso.traceability.forms import (
@@ -327,12 +328,22 @@ def area_edit(request, public_id=None):
         if saved:
             messages.success(request, _("Đã lưu vùng trồng."))
             return redirect("traceability:area", public_id=saved.public_id)
+    context = {
+        "form": form,
+        "area": area,
+        **_map_settings(area.village if area else villages.first()),
+    }
     return render(
-        request,
-        "traceability/area_form.html",
-        {"form": form, "area": area},
-        status=400 if form.errors else 200,
+        request, "traceability/area_form.html", context, status=400 if form.errors else 200
     )
+
+
+def _map_settings(village) -> dict:
+    """Where the drawing map opens: the seat of the village's province (the map has no
+    geocoder); tiles only when the operator configured a tile server."""
+    province = village.path.split("/")[1] if village else ""
+    latitude, longitude = PROVINCE_SEATS.get(province, (21.03, 105.85))
+    return {"map_center": f"[{latitude}, {longitude}]", "map_tiles": settings.XASO_MAP_TILES}
 
 
 def boundary_preview(boundary, size: int = 200, pad: int = 6) -> dict | None:
