@@ -798,7 +798,7 @@ def _more_rows(world, trace, capture_on_commit) -> None:
     ("url", "queries"),
     [
         # session, user, then the page's own reads and the menu's membership lookups
-        (ROOT, 17),  # a dozen figures; the runs' activations are prefetched
+        (ROOT, 16),  # a dozen figures; activated stamps summed by the database
         (f"{ROOT}co-so/", 6),
         (f"{ROOT}vung-trong/", 6),
         (f"{ROOT}san-pham/", 6),

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils.translation import gettext_noop
 from xaso.core import audit, jobs
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.core.models import AuditEntry
+from xaso.core.records import save_unique
 from xaso.lib.text import search_key
 from xaso.lib.vn import normalize_cccd, normalize_phone
 from xaso.places import personal_data
@@ -111,15 +112,6 @@ def _clean_household(values: dict) -> dict:
     return cleaned
 
 
-def _save_checked(instance, *, update_fields=None, duplicate_message: str, field: str):
-    """Save; turn a uniqueness violation into a clear error instead of a 500."""
-    try:
-        with transaction.atomic():
-            instance.save(update_fields=update_fields)
-    except IntegrityError as error:
-        raise InvalidInput(duplicate_message, field=field) from error
-
-
 @transaction.atomic
 def household_create(*, village: Place, by, **values) -> Household:
     if village.kind != Place.Kind.VILLAGE:
@@ -127,7 +119,7 @@ def household_create(*, village: Place, by, **values) -> Household:
     cleaned = _clean_household(values)
     household = Household(village=village, **cleaned)
     household.search_key = search_key(household.head_name, household.address, household.code)
-    _save_checked(household, duplicate_message=_("Mã hộ đã tồn tại trong thôn."), field="code")
+    save_unique(household, duplicate_message=_("Mã hộ đã tồn tại trong thôn."), field="code")
     audit.record(actor=by, verb="household.created", target=household, place_path=village.path)
     return household
 
@@ -146,7 +138,7 @@ def household_update(*, household: Household, by, village: Place | None = None, 
     for field, value in cleaned.items():
         setattr(household, field, value)
     household.search_key = search_key(household.head_name, household.address, household.code)
-    _save_checked(
+    save_unique(
         household,
         update_fields=[*cleaned, "search_key", "updated_at"],
         duplicate_message=_("Mã hộ đã tồn tại trong thôn."),
@@ -210,7 +202,7 @@ def resident_create(*, household: Household, by, **values) -> Resident:
     for field, value in _clean_identifiers(values).items():
         personal_data.set_identifier(resident, field, value)
     resident.search_key = search_key(resident.full_name)
-    _save_checked(resident, duplicate_message=_(_DUPLICATE_CCCD), field="cccd")
+    save_unique(resident, duplicate_message=_(_DUPLICATE_CCCD), field="cccd")
     audit.record(
         actor=by,
         verb="resident.created",
@@ -243,7 +235,7 @@ def resident_update(*, resident: Resident, by, household: Household | None = Non
     for field, value in cleaned.items():
         setattr(resident, field, value)
     resident.search_key = search_key(resident.full_name)
-    _save_checked(
+    save_unique(
         resident,
         update_fields=[*update_fields, "search_key", "updated_at"],
         duplicate_message=_(_DUPLICATE_CCCD),

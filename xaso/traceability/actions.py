@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from xaso.accounts.permissions import user_can
 from xaso.accounts.roles import Capability
 from xaso.core import audit, jobs
 from xaso.core.errors import DomainError, InvalidInput
+from xaso.core.records import save_unique
 from xaso.lib import epcis, gs1
 from xaso.lib.geojson import GeoJSONError, clean_boundary
 from xaso.places.models import Organisation, Place
@@ -80,15 +81,6 @@ def _date_range(start: datetime.date, end: datetime.date, *, field: str) -> None
         raise InvalidInput(_("Ngày kết thúc không được trước ngày bắt đầu."), field=field)
 
 
-def _save(instance, *, duplicate_message: str, field: str, update_fields=None) -> None:
-    """Save; a uniqueness violation becomes a clear error instead of a 500."""
-    try:
-        with transaction.atomic():
-            instance.save(update_fields=update_fields)
-    except IntegrityError as error:
-        raise InvalidInput(duplicate_message, field=field) from error
-
-
 def _apply(instance, cleaned: dict, *, verb: str, by, place_path: str, **save_options):
     """Set the cleaned values, save and audit what changed; nothing when nothing changed."""
     changes = audit.field_changes(instance, cleaned)
@@ -99,7 +91,7 @@ def _apply(instance, cleaned: dict, *, verb: str, by, place_path: str, **save_op
     fields = list(cleaned)
     if any(f.name == "updated_at" for f in instance._meta.fields):
         fields.append("updated_at")
-    _save(instance, update_fields=fields, **save_options)
+    save_unique(instance, update_fields=fields, **save_options)
     audit.record(actor=by, verb=verb, target=instance, changes=changes, place_path=place_path)
     return instance
 
@@ -199,7 +191,7 @@ _DUPLICATE_AREA = _("Mã vùng trồng đã tồn tại.")
 def area_create(*, producer: Producer, village: Place, by, **values) -> GrowingArea:
     _check_village(producer, village)
     area = GrowingArea(producer=producer, village=village, **_clean_area(values))
-    _save(area, duplicate_message=_DUPLICATE_AREA, field="code")
+    save_unique(area, duplicate_message=_DUPLICATE_AREA, field="code")
     audit.record(actor=by, verb="growing_area.created", target=area, place_path=_path(producer))
     return area
 
@@ -353,7 +345,7 @@ def product_create(*, producer: Producer, by, photo=None, **values) -> Product:
     product = Product(producer=producer, **_clean_product(values))
     if photo:
         product.photo = photo
-    _save(product, duplicate_message=_DUPLICATE_GTIN, field="gtin")
+    save_unique(product, duplicate_message=_DUPLICATE_GTIN, field="gtin")
     audit.record(actor=by, verb="product.created", target=product, place_path=_path(producer))
     return product
 
@@ -621,7 +613,7 @@ def lot_create(
         guard_override_reason=used_reason,
         created_by=by,
     )
-    _save(lot, duplicate_message=_("Số lô đã tồn tại cho sản phẩm này."), field="batch")
+    save_unique(lot, duplicate_message=_("Số lô đã tồn tại cho sản phẩm này."), field="batch")
     audit.record(actor=by, verb="lot.created", target=lot, place_path=_path(product.producer))
     return lot
 

@@ -101,7 +101,7 @@ def producer_create(request, payload: ProducerIn):
         organisations_for_user(user=request.auth, capability=Capability.REGISTER_PRODUCERS).filter(
             producer__isnull=True
         )
-        if _can_register(request.auth)
+        if user_has_anywhere(request.auth, Capability.REGISTER_PRODUCERS)
         else Organisation.objects.none(),
         payload.organisation,
         "organisation",
@@ -110,10 +110,6 @@ def producer_create(request, payload: ProducerIn):
     values = payload.dict(exclude={"organisation"})
     producer = actions.producer_register(organisation=organisation, by=request.auth, **values)
     return Status(201, producer)
-
-
-def _can_register(user) -> bool:
-    return user_has_anywhere(user, Capability.REGISTER_PRODUCERS)
 
 
 @router.get(f"{PREFIX}/producers/{{public_id}}", response=ProducerOut)

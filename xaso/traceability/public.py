@@ -17,10 +17,10 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from vietnam_provinces import Province
 
 from xaso.core import request_context
 from xaso.lib import gs1, scan_geo, stamp_codes
-from xaso.places.models import Place
 from xaso.traceability import guard
 from xaso.traceability.models import (
     Certification,
@@ -350,7 +350,7 @@ def stamp_facts(verdict: StampVerdict) -> dict:
         "status": verdict.status,
         "scan_count": stamp.scan_count if stamp else 0,
         "first_scan_at": stamp.first_scan_at.isoformat() if stamp and stamp.first_scan_at else None,
-        "first_scan_province": _province_name(stamp.first_province) if stamp else "",
+        "first_scan_province": province_name(stamp.first_province) if stamp else "",
         "warnings": list(verdict.warnings),
         "serial": stamp.serial if stamp else None,
         "product": None,
@@ -370,13 +370,12 @@ def verdict_lot_page(verdict: StampVerdict) -> dict | None:
     return lot_page(activation.lot_id, activation.lot_version) if activation else None
 
 
-@lru_cache(maxsize=1)
-def _province_names() -> dict[str, str]:
-    return dict(Place.objects.filter(kind=Place.Kind.PROVINCE).values_list("code", "name"))
-
-
-def _province_name(code: str) -> str:
-    return _province_names().get(code, "") if code else ""
+def province_name(code: str) -> str:
+    """'01' → 'Thành phố Hà Nội', from the official list; "" when unknown."""
+    try:
+        return Province.from_code(int(code)).name if code else ""
+    except ValueError:
+        return ""
 
 
 # --- Scans ------------------------------------------------------------------------------------

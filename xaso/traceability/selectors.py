@@ -4,7 +4,7 @@ the organisation the producer's membership names. Public reads (scan pages) are 
 
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from xaso.traceability.models import (
     Product,
     Scan,
     Stamp,
+    StampActivation,
     StampRun,
 )
 
@@ -178,10 +179,7 @@ def stamp_run_get_for_user(
 
 def reports_for_user(*, user, capability: str = Capability.VIEW_TRACEABILITY):
     """Counterfeit reports: officers by place, a producer only about its own products."""
-    if user.is_superuser:
-        reports = CounterfeitReport.objects.all()
-    else:
-        reports = CounterfeitReport.objects.filter(producer_scope(user, capability, "producer__"))
+    reports = CounterfeitReport.objects.filter(producer_scope(user, capability, "producer__"))
     return reports.select_related("producer", "lot", "lot__product").order_by("-created_at")
 
 
@@ -193,11 +191,9 @@ def dashboard_for_user(*, user, season_days: int = 180) -> dict:
         status__in=[StampRun.Status.VOID, StampRun.Status.FAILED, StampRun.Status.GENERATING]
     )
     stamps = Stamp.objects.filter(run__in=runs)
-    activated = sum(
-        activation.last_serial - activation.first_serial + 1
-        for run in runs.prefetch_related("activations")
-        for activation in run.activations.all()
-    )
+    activated = StampActivation.objects.filter(run__in=runs).aggregate(
+        total=Sum(F("last_serial") - F("first_serial") + 1)
+    )["total"]
     season_start = timezone.localdate() - timedelta(days=season_days)
     scans = Scan.objects.filter(Q(stamp__run__in=runs) | Q(lot__in=lots_for_user(user=user)))
     today = timezone.localdate()
@@ -207,7 +203,7 @@ def dashboard_for_user(*, user, season_days: int = 180) -> dict:
         "area_ha": areas_for_user(user=user).aggregate(total=Sum("area_ha"))["total"] or 0,
         "lots_this_season": lots_for_user(user=user).filter(harvest_end__gte=season_start).count(),
         "stamps_issued": runs.aggregate(total=Sum("count"))["total"] or 0,
-        "stamps_activated": activated,
+        "stamps_activated": activated or 0,
         "stamps_scanned": stamps.filter(scan_count__gt=0).count(),
         "scans": scans.count(),
         "scans_by_province": list(

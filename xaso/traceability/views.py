@@ -21,7 +21,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from vietnam_provinces import Province
 
 from xaso.accounts.permissions import user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
@@ -44,6 +43,7 @@ from xaso.traceability.forms import (
     VoidForm,
 )
 from xaso.traceability.models import DiaryEntry, Lot, StampRun
+from xaso.traceability.public import province_name
 
 PAGE_SIZE = 25
 VIEW = Capability.VIEW_TRACEABILITY
@@ -71,15 +71,6 @@ def _files(request):
 
 
 # --- Dashboard ----------------------------------------------------------------------------------
-def province_name(code: str) -> str:
-    if not code:
-        return ""
-    try:
-        return Province.from_code(int(code)).name
-    except ValueError:
-        return code
-
-
 def _scan_bars(rows: list[dict]) -> list[dict]:
     """Scans by province as bars of a CSS chart: the largest is 100% wide."""
     top = max((row["count"] for row in rows), default=0)
@@ -119,7 +110,7 @@ def _can_handle_reports(user) -> bool:
 @login_required
 @require_POST
 def report_handle(request, public_id):
-    """ "Đã xử lý" on a counterfeit report: its producer, or an officer of its commune."""
+    """The "đã xử lý" button of a counterfeit report: its producer, or an officer of its commune."""
     report = None
     for capability in (WRITE, CONFIRM):
         reports = selectors.reports_for_user(user=request.user, capability=capability)
