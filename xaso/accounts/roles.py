@@ -30,6 +30,13 @@ class Capability(models.TextChoices):
     MANAGE_PRODUCTION = "manage_production"  # areas, diary, products, lots, stamps, recalls
     REGISTER_PRODUCERS = "register_producers"
     CONFIRM_PRODUCTION = "confirm_production"  # countersign, allow a harvest inside an interval
+    # Safety. Viewing or exporting a snapshot is a separate, audited capability.
+    VIEW_SAFETY = "view_safety"  # cameras, incidents, citizen reports, statistics
+    MANAGE_CAMERAS = "manage_cameras"  # register cameras, rules, duty shifts
+    HANDLE_INCIDENTS = "handle_incidents"  # acknowledge, dispatch, resolve, close, notes
+    VIEW_SNAPSHOTS = "view_snapshots"
+    # Notifications: the one a user needs to be alerted (incidents) is VIEW_SAFETY; every
+    # signed-in user may register her own channels.
 
 
 _PEOPLE_OFFICERS = {
@@ -75,6 +82,24 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
     Capability.CONFIRM_PRODUCTION: {
         Role.COMMUNE_LEADER,
         Role.EXTENSION_OFFICER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.VIEW_SAFETY: {
+        Role.COMMUNE_LEADER,
+        Role.POLICE_OFFICER,
+        Role.VILLAGE_HEAD,
+        Role.PROVINCE_VIEWER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.MANAGE_CAMERAS: {Role.POLICE_OFFICER, Role.ADMINISTRATOR},
+    Capability.HANDLE_INCIDENTS: {
+        Role.COMMUNE_LEADER,
+        Role.POLICE_OFFICER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.VIEW_SNAPSHOTS: {
+        Role.COMMUNE_LEADER,
+        Role.POLICE_OFFICER,
         Role.ADMINISTRATOR,
     },
 }

@@ -73,7 +73,9 @@ INSTALLED_APPS = [
     "xaso.core",
     "xaso.accounts",
     "xaso.places",
+    "xaso.notify",
     "xaso.traceability",
+    "xaso.safety",
     "xaso.demo",
 ]
 
@@ -217,6 +219,20 @@ XASO_IP_PROVINCES = os.environ.get("XASO_IP_PROVINCES", "")
 XASO_EPCIS_SCHEMA = os.environ.get("XASO_EPCIS_SCHEMA", "")
 # A stamp scanned more often than this is flagged as suspicious.
 XASO_STAMP_MAX_SCANS = int(os.environ.get("XASO_STAMP_MAX_SCANS", "30"))
+
+# --- Safety.
+# Snapshots older than this are deleted unless their incident is on hold (evidence).
+XASO_SNAPSHOT_RETENTION_DAYS = int(os.environ.get("XASO_SNAPSHOT_RETENTION_DAYS", "30"))
+XASO_SNAPSHOT_MAX_BYTES = int(os.environ.get("XASO_SNAPSHOT_MAX_BYTES", str(4 * 1024 * 1024)))
+# Minutes a new incident may wait unacknowledged before it goes up a level (commune leader,
+# then province), per severity; 0 never escalates.
+XASO_ESCALATION_MINUTES = os.environ.get(
+    "XASO_ESCALATION_MINUTES", "critical:5,high:10,medium:30,low:0"
+)
+# The MQTT broker of the cameras (Frigate), e.g. mqtt://127.0.0.1:1883; empty: no listener.
+XASO_MQTT_URL = os.environ.get("XASO_MQTT_URL", "")
+# Frigate's HTTP API, for event snapshots, e.g. http://127.0.0.1:5000; empty: no snapshots.
+XASO_FRIGATE_URL = os.environ.get("XASO_FRIGATE_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,
