@@ -1,0 +1,182 @@
+"""Every user-facing read of cameras, rules, incidents and citizen reports, scoped by place."""
+
+import datetime
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+
+from xaso.accounts.permissions import scope_filter
+from xaso.accounts.roles import Capability
+from xaso.safety.models import (
+    OPEN_STATUSES,
+    Camera,
+    CameraEvent,
+    CitizenReport,
+    Incident,
+    IncidentStep,
+    Rule,
+)
+
+
+def _get(queryset: QuerySet, public_id: str):
+    """A row out of scope answers exactly like an unknown one."""
+    row = queryset.filter(public_id=public_id).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+# --- Cameras and rules ------------------------------------------------------------------------
+def cameras_for_user(
+    *, user, capability: str = Capability.VIEW_SAFETY, q: str = "", status: str = ""
+) -> QuerySet:
+    cameras = Camera.objects.filter(scope_filter(user, capability, "place__path"))
+    if q.strip():
+        cameras = cameras.filter(name__icontains=q.strip())
+    if status:
+        cameras = cameras.filter(status=status)
+    return cameras.select_related("place", "owner_household", "owner_organisation").order_by(
+        "name", "id"
+    )
+
+
+def camera_get_for_user(*, user, public_id: str, capability: str = Capability.VIEW_SAFETY):
+    return _get(cameras_for_user(user=user, capability=capability), public_id)
+
+
+def camera_for_frigate_name(name: str) -> Camera | None:
+    """The camera a Frigate message names (ingestion: no user, matched by name)."""
+    if not name:
+        return None
+    return Camera.objects.select_related("place").filter(frigate_name=name, is_active=True).first()
+
+
+def rules_for_user(*, user, capability: str = Capability.VIEW_SAFETY, camera=None) -> QuerySet:
+    rules = Rule.objects.filter(scope_filter(user, capability, "camera__place__path"))
+    if camera is not None:
+        rules = rules.filter(camera=camera)
+    return rules.select_related("camera", "camera__place").order_by("camera__name", "id")
+
+
+def rule_get_for_user(*, user, public_id: str, capability: str = Capability.VIEW_SAFETY):
+    return _get(rules_for_user(user=user, capability=capability), public_id)
+
+
+# --- Incidents --------------------------------------------------------------------------------
+def incidents_for_user(
+    *,
+    user,
+    capability: str = Capability.VIEW_SAFETY,
+    status: str = "",
+    category: str = "",
+    severity: str = "",
+    since: datetime.datetime | None = None,
+    place=None,
+    open_only: bool = False,
+) -> QuerySet:
+    incidents = Incident.objects.filter(scope_filter(user, capability, "place__path"))
+    if status:
+        incidents = incidents.filter(status__in=[s for s in status.split(",") if s])
+    if open_only:
+        incidents = incidents.filter(status__in=OPEN_STATUSES)
+    if category:
+        incidents = incidents.filter(category=category)
+    if severity:
+        incidents = incidents.filter(severity=severity)
+    if since is not None:
+        incidents = incidents.filter(opened_at__gte=since)
+    if place is not None:
+        incidents = incidents.filter(place__path__startswith=place.path)
+    return incidents.select_related("place", "camera", "assignee").order_by("-opened_at", "-id")
+
+
+def incident_get_for_user(*, user, public_id: str, capability: str = Capability.VIEW_SAFETY):
+    return _get(incidents_for_user(user=user, capability=capability), public_id)
+
+
+def incident_detail_for_user(*, user, public_id: str) -> Incident:
+    """The incident with its events, timeline and citizen reports, in a fixed few queries."""
+    incidents = incidents_for_user(user=user).prefetch_related(
+        Prefetch("events", queryset=CameraEvent.objects.select_related("camera")),
+        Prefetch("steps", queryset=IncidentStep.objects.select_related("actor")),
+        Prefetch("reports", queryset=CitizenReport.objects.order_by("created_at")),
+    )
+    return _get(incidents, public_id)
+
+
+def event_get_for_user(*, user, event_id: int, capability: str = Capability.VIEW_SNAPSHOTS):
+    """A camera event (for its snapshot); scoped by the camera's place."""
+    event = (
+        CameraEvent.objects.filter(scope_filter(user, capability, "camera__place__path"))
+        .select_related("camera", "camera__place", "incident")
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        raise Http404
+    return event
+
+
+def incident_statistics(*, user, since=None, until=None) -> dict:
+    """Counts by place, category and month (black spots first), for the statistics page."""
+    incidents = incidents_for_user(user=user).order_by()
+    if since is not None:
+        incidents = incidents.filter(opened_at__date__gte=since)
+    if until is not None:
+        incidents = incidents.filter(opened_at__date__lte=until)
+    by_place = (
+        incidents.values("place__name", "place__code")
+        .annotate(count=Count("id"))
+        .order_by("-count")
+    )
+    by_category = incidents.values("category").annotate(count=Count("id")).order_by("-count")
+    by_month = (
+        incidents.annotate(month=TruncMonth("opened_at"))
+        .values("month")
+        .annotate(count=Count("id"))
+        .order_by("month")
+    )
+    by_camera = (
+        incidents.filter(camera__isnull=False)
+        .values("camera__name", "camera__is_black_spot")
+        .annotate(count=Count("id"))
+        .order_by("-count")[:20]
+    )
+    categories = dict(Incident.Category.choices)
+    return {
+        "total": incidents.count(),
+        "by_place": list(by_place),
+        "by_category": [
+            {**row, "label": str(categories.get(row["category"], row["category"]))}
+            for row in by_category
+        ],
+        "by_month": list(by_month),
+        "by_camera": list(by_camera),
+    }
+
+
+def incident_rows_for_export(*, user, since=None, until=None) -> QuerySet:
+    """One row per incident for the CSV/XLSX given to the traffic-safety committee."""
+    incidents = incidents_for_user(user=user)
+    if since is not None:
+        incidents = incidents.filter(opened_at__date__gte=since)
+    if until is not None:
+        incidents = incidents.filter(opened_at__date__lte=until)
+    return incidents
+
+
+# --- Citizen reports --------------------------------------------------------------------------
+def citizen_reports_for_user(
+    *, user, capability: str = Capability.VIEW_SAFETY, status: str = ""
+) -> QuerySet:
+    reports = CitizenReport.objects.filter(scope_filter(user, capability, "place__path"))
+    if status:
+        reports = reports.filter(status=status)
+    return reports.select_related("place", "incident").order_by("-created_at", "-id")
+
+
+def citizen_report_get_for_user(
+    *, user, public_id: str, capability: str = Capability.VIEW_SAFETY
+) -> CitizenReport:
+    return _get(citizen_reports_for_user(user=user, capability=capability), public_id)
