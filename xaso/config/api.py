@@ -12,6 +12,7 @@ from xaso.accounts.tokens import token_authenticate
 from xaso.core.api import router as core_router
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.places.api import router as places_router
+from xaso.safety.api import router as safety_router
 from xaso.traceability.api import router as traceability_router
 
 
@@ -42,6 +43,7 @@ api.add_router("/", core_router)
 api.add_router("/", places_router)
 api.add_router("/", accounts_router)
 api.add_router("/", traceability_router)
+api.add_router("/", safety_router)
 
 
 @api.exception_handler(InvalidInput)
