@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xaso.accounts.permissions import user_can
+from xaso.accounts.permissions import scope_paths, user_can
 from xaso.accounts.roles import Capability
 from xaso.core import audit
 from xaso.core.errors import DomainError, InvalidInput
@@ -855,3 +855,37 @@ def duty_shift_add(*, user, place: Place, starts_at, ends_at, by) -> DutyShift:
     shift = DutyShift.objects.create(user=user, place=place, starts_at=starts_at, ends_at=ends_at)
     audit.record(actor=by, verb="duty_shift.added", target=shift, place_path=place.path)
     return shift
+
+
+# --- Officer pages: who looked at evidence and who exported (audit rows only) -----------------
+def snapshot_viewed(*, event: CameraEvent, by) -> None:
+    """Every view of a camera snapshot is logged (camera images are personal data)."""
+    audit.record(
+        actor=by,
+        verb="snapshot.viewed",
+        target=event,
+        changes={
+            "camera": event.camera.public_id,
+            "incident": event.incident.public_id if event.incident_id else None,
+        },
+        place_path=event.camera.place.path,
+    )
+
+
+def evidence_photo_viewed(*, kind: str, target, place_path: str, by) -> None:
+    """A photo of an incident's timeline ("incident_photo") or of a citizen report
+    ("report_photo") was opened by an officer."""
+    audit.record(actor=by, verb=f"{kind}.viewed", target=target, place_path=place_path)
+
+
+@transaction.atomic
+def incidents_exported(*, by, file_kind: str, count: int, since=None, until=None) -> None:
+    """One row per place the exporting user covers, so each place's administrators see it."""
+    changes = {
+        "format": file_kind,
+        "rows": count,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+    }
+    for path in scope_paths(by, Capability.VIEW_SAFETY) or [""]:
+        audit.record(actor=by, verb="incidents.exported", changes=changes, place_path=path)

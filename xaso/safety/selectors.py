@@ -2,17 +2,20 @@
 
 import datetime
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 
+from xaso.accounts.models import Membership, User
 from xaso.accounts.permissions import scope_filter
-from xaso.accounts.roles import Capability
+from xaso.accounts.roles import Capability, roles_with
+from xaso.places.models import Place
 from xaso.safety.models import (
     OPEN_STATUSES,
     Camera,
     CameraEvent,
     CitizenReport,
+    DutyShift,
     Incident,
     IncidentStep,
     Rule,
@@ -180,3 +183,50 @@ def citizen_report_get_for_user(
     *, user, public_id: str, capability: str = Capability.VIEW_SAFETY
 ) -> CitizenReport:
     return _get(citizen_reports_for_user(user=user, capability=capability), public_id)
+
+
+# --- Officer pages (added for views.py; small reads the pages need) -----------------------------
+def safety_places_for_user(*, user, capability: str = Capability.VIEW_SAFETY) -> QuerySet:
+    """Communes and villages the user may pick for a camera, an incident or a shift (the
+    villages' communes first). A superuser gets the communes in use and their villages."""
+    places = Place.objects.filter(kind__in=[Place.Kind.COMMUNE, Place.Kind.VILLAGE]).filter(
+        scope_filter(user, capability, "path")
+    )
+    if user.is_superuser:
+        places = places.filter(
+            Q(kind=Place.Kind.VILLAGE) | Q(children__kind=Place.Kind.VILLAGE)
+        ).distinct()
+    return places.order_by("path")
+
+
+def incident_handlers_for_place(*, place) -> QuerySet:
+    """Active users who may handle incidents at `place` (a membership at it or above it)."""
+    parts = [part for part in place.path.split("/") if part]
+    paths = ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
+    members = Membership.objects.filter(
+        role__in=roles_with(Capability.HANDLE_INCIDENTS), place__path__in=paths
+    ).values("user_id")
+    return User.objects.filter(pk__in=members, is_active=True).order_by("username")
+
+
+def duty_shifts_for_user(*, user, capability: str = Capability.VIEW_SAFETY) -> QuerySet:
+    return (
+        DutyShift.objects.filter(scope_filter(user, capability, "place__path"))
+        .select_related("user", "place")
+        .order_by("-starts_at", "-id")
+    )
+
+
+def safety_cursor_for_user(*, user) -> str:
+    """Changes when an incident in the user's scope opens or changes, or a camera goes on- or
+    offline: the command centre polls with it and gets nothing back while it stays the same."""
+    incidents = Incident.objects.filter(scope_filter(user, Capability.VIEW_SAFETY, "place__path"))
+    figures = incidents.aggregate(count=Count("id"), last=Max("updated_at"))
+    cameras = Camera.objects.filter(scope_filter(user, Capability.VIEW_SAFETY, "place__path"))
+    online = cameras.aggregate(
+        online=Count("id", filter=Q(status=Camera.Status.ONLINE)),
+        offline=Count("id", filter=Q(status=Camera.Status.OFFLINE)),
+    )
+    last = figures["last"]
+    stamp = int(last.timestamp() * 1_000_000) if last else 0
+    return f"{figures['count']}-{stamp}-{online['online']}-{online['offline']}"
