@@ -140,7 +140,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "xaso.core.cache.RedisCache",  # one client per pool: see core/cache.py
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": "xaso",
         }
