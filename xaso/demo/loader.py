@@ -14,6 +14,7 @@ from xaso.accounts.models import Membership, User
 from xaso.accounts.roles import Role
 from xaso.core import audit
 from xaso.demo import names
+from xaso.demo.safety import safety_demo_delete, safety_demo_load
 from xaso.demo.traceability import traceability_demo_delete, traceability_demo_load
 from xaso.lib.text import search_key
 from xaso.places import personal_data
@@ -47,6 +48,7 @@ class DemoSummary:
     organisations: int
     logins: list[tuple[str, str]] = field(default_factory=list)
     traceability: dict[str, int] = field(default_factory=dict)
+    safety: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -62,9 +64,9 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
     if not Household.objects.filter(village__path__startswith=commune.path).exists():
         _generate_people(villages, households)
     logins = _ensure_users(province, commune, villages[0], organisations)
-    traceability = traceability_demo_load(
-        commune=commune, villages=villages, admin=User.objects.get(username="admin")
-    )
+    admin = User.objects.get(username="admin")
+    traceability = traceability_demo_load(commune=commune, villages=villages, admin=admin)
+    safety = safety_demo_load(commune=commune, villages=villages, admin=admin)
     audit.record(actor=None, verb="demo.loaded", target=commune, place_path=commune.path)
     return DemoSummary(
         commune_name=commune.name,
@@ -76,10 +78,12 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
         organisations=Organisation.objects.filter(place__path__startswith=commune.path).count(),
         logins=logins,
         traceability=traceability,
+        safety=safety,
     )
 
 
 def _delete_demo_data(commune: Place) -> None:
+    safety_demo_delete(commune)
     traceability_demo_delete(commune)
     usernames = ["admin", *(username for username, *_ in DEMO_USERS)]
     Membership.objects.filter(user__username__in=usernames).delete()
