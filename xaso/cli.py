@@ -1,11 +1,14 @@
 """The `xaso` command.
 
 xaso demo [--no-serve] [--reset]   load the demo commune (idempotent), print logins, serve
-xaso serve [--port N] [--web-only] gunicorn, plus a task worker unless --web-only
+xaso serve [--port N] [--web-only] gunicorn, plus a task worker and the clock unless --web-only
 xaso worker                        the task worker (django-tasks database backend)
+xaso clock                         periodic jobs: camera heartbeats, escalations, retention
 xaso token create USERNAME         print a new API token for USERNAME
 xaso token list USERNAME           list USERNAME's tokens (prefixes only)
 xaso token revoke PREFIX           revoke the token with that prefix
+xaso camera-watch [--camera ID ...] [--fps 5] [--width 320] [--method mog2|diff] [--once]
+                                   motion detection on the cameras' streams (camera_watch)
 xaso <anything else>               a Django management command (migrate, places_load, …)
 """
 
@@ -21,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xaso.config.settings")
     command = argv[0] if argv else "help"
-    handlers = {"demo": _demo, "serve": _serve, "worker": _worker, "token": _token}
+    handlers = {
+        "demo": _demo,
+        "serve": _serve,
+        "worker": _worker,
+        "token": _token,
+        "camera-watch": _camera_watch,
+    }
     if command in handlers:
         return handlers[command](argv[1:]) or 0
     if command in {"help", "-h", "--help"}:
@@ -62,6 +71,11 @@ def _demo(args: list[str]) -> int:
     print(
         f"Truy xuất nguồn gốc: {trace['producers']} cơ sở, {trace['areas']} vùng trồng, "
         f"{trace['lots']} lô hàng, {trace['stamp_runs']} đợt tem."
+    )
+    safety = summary.safety
+    print(
+        f"An ninh trật tự: {safety['cameras']} camera, {safety['rules']} quy tắc, "
+        f"{safety['incidents']} vụ việc."
     )
     for code in demo_stamp_codes(limit=1):
         print(f"Thử quét một tem mẫu: http://localhost:{options.port}/s/{code}")
@@ -112,6 +126,7 @@ def _serve(args: list[str]) -> int:
     commands = [gunicorn]
     if not options.web_only:
         commands.append([sys.executable, "-m", "xaso.cli", "worker"])
+        commands.append([sys.executable, "-m", "xaso.cli", "clock"])
     print(f"XãSố đang chạy tại http://{options.host}:{options.port}  (Ctrl+C để dừng)", flush=True)
     return _supervise(commands)
 
@@ -151,6 +166,13 @@ def _worker(args: list[str]) -> int:
     execute_from_command_line(
         ["xaso", "db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5", *args]
     )
+    return 0
+
+
+def _camera_watch(args: list[str]) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["xaso", "camera_watch", *args])
     return 0
 
 
