@@ -11,7 +11,6 @@ from xaso.accounts.api import router as accounts_router
 from xaso.accounts.tokens import token_authenticate
 from xaso.core.api import router as core_router
 from xaso.core.errors import DomainError, InvalidInput
-from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.ingest_api import router as ingest_router
 from xaso.safety.api import router as safety_router
@@ -45,7 +44,6 @@ api.add_router("/", core_router)
 api.add_router("/", places_router)
 api.add_router("/", accounts_router)
 api.add_router("/", traceability_router)
-api.add_router("/", notify_router)
 api.add_router("/safety", ingest_router)
 api.add_router("/", safety_router)
 
