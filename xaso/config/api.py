@@ -12,8 +12,8 @@ from xaso.accounts.tokens import token_authenticate
 from xaso.core.api import router as core_router
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.places.api import router as places_router
-from xaso.safety.ingest_api import router as ingest_router
 from xaso.safety.api import router as safety_router
+from xaso.safety.ingest_api import router as ingest_router
 from xaso.traceability.api import router as traceability_router
 
 
