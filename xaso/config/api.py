@@ -11,6 +11,7 @@ from xaso.accounts.api import router as accounts_router
 from xaso.accounts.tokens import token_authenticate
 from xaso.core.api import router as core_router
 from xaso.core.errors import DomainError, InvalidInput
+from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.api import router as safety_router
 from xaso.safety.ingest_api import router as ingest_router
@@ -44,6 +45,7 @@ api.add_router("/", core_router)
 api.add_router("/", places_router)
 api.add_router("/", accounts_router)
 api.add_router("/", traceability_router)
+api.add_router("/", notify_router)
 api.add_router("/safety", ingest_router)
 api.add_router("/", safety_router)
 
