@@ -3,20 +3,28 @@
 No login, no personal data: the producer's published name, address and phone only; officers
 appear as "cán bộ xã", never by name. Scans are written in the request that serves them (one
 UPDATE of the stamp's counters and one INSERT), so none is lost when the server is busy.
+
+The scan path is the hottest code of the site (docs/decisions/0010): its statements are
+written out in SQL and prepared on PostgreSQL, and the rendered lot page is kept in the
+process, under a key that holds the lot's version, so a scan costs two statements and no
+cache round trip.
 """
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from vietnam_provinces import Province
 
 from xaso.core import request_context
@@ -26,6 +34,7 @@ from xaso.traceability.models import (
     Certification,
     DiaryEntry,
     Lot,
+    Product,
     Scan,
     Stamp,
     StampActivation,
@@ -45,10 +54,30 @@ def lot_by_code(code: str) -> Lot | None:
     return Lot.objects.select_related(*_LOT_RELATED).filter(code=code.upper()).first()
 
 
-def lot_by_gtin_batch(gtin14: str, batch: str) -> Lot | None:
-    return (
-        Lot.objects.select_related(*_LOT_RELATED).filter(product__gtin=gtin14, batch=batch).first()
-    )
+@dataclass(frozen=True)
+class LotRef:
+    """A lot as a scan page needs it before the cached page: its id and its version."""
+
+    id: int
+    version: object  # updated_at: a datetime, or its text on SQLite
+
+
+_LOT_BY_GTIN_BATCH_SQL = f"""
+SELECT lot.id, lot.updated_at FROM {Lot._meta.db_table} lot
+JOIN {Product._meta.db_table} product ON product.id = lot.product_id
+WHERE product.gtin = %s AND lot.batch = %s
+"""
+_LOT_BY_CODE_SQL = f"SELECT id, updated_at FROM {Lot._meta.db_table} WHERE code = %s"
+
+
+def lot_ref_by_gtin_batch(gtin14: str, batch: str) -> LotRef | None:
+    row = _fetchone(_LOT_BY_GTIN_BATCH_SQL, [gtin14, batch])  # one lot at most: lot_batch_unique
+    return LotRef(*row) if row else None
+
+
+def lot_ref_by_code(code: str) -> LotRef | None:
+    row = _fetchone(_LOT_BY_CODE_SQL, [code.upper()])
+    return LotRef(*row) if row else None
 
 
 def lot_link(lot: Lot) -> str:
@@ -61,25 +90,47 @@ def lot_link(lot: Lot) -> str:
 
 
 def lot_page_url(lot: Lot) -> str:
-    return settings.XASO_PUBLIC_URL + reverse("traceability:public_lot", args=[lot.code])
+    return lot_code_url(lot.code)
+
+
+def lot_code_url(code: str) -> str:
+    return settings.XASO_PUBLIC_URL + reverse("traceability:public_lot", args=[code])
 
 
 # --- What the public page shows ---------------------------------------------------------------
 def lot_page(lot_id: int, version) -> dict:
     """{"facts": what Circular 02/2024 asks a consumer to see, "html": that as a fragment}.
 
-    Cached for a minute under the lot's `updated_at`: a recall changes it, so every server
-    process shows the recall on its next request; diary edits show within the minute.
+    Kept for a minute under the lot's `updated_at`: a recall changes it, so every server
+    process shows the recall on its next request; diary edits show within the minute. This
+    process keeps the pages it served (no round trip to the shared cache on a scan), the
+    shared cache spares the other processes the queries that build a page.
     """
     key = f"trace:lot:{lot_id}:{_version_digits(version)}"
+    held = _pages_held.get(key)
+    if held is not None and held["expires"] > time.time():
+        return held
     page = cache.get(key)
     if page is None:
-        lot = Lot.objects.select_related(*_LOT_RELATED).get(pk=lot_id)
-        facts = _lot_facts(lot)
-        html = render_to_string("traceability/_lot_public.html", {"lot": facts})
-        page = {"facts": facts, "html": html}
+        page = _lot_page_built(lot_id)
         cache.set(key, page, FACTS_CACHE_SECONDS)
+    if len(_pages_held) >= _PAGES_HELD_MAX:
+        _pages_held.clear()  # crude, but bounded; lots scanned at once are few
+    _pages_held[key] = page
     return page
+
+
+_PAGES_HELD_MAX = 500
+_pages_held: dict[str, dict] = {}  # one per process, shared by its threads (each get or set
+# of a dict is atomic; a page is never changed once built)
+
+
+def _lot_page_built(lot_id: int) -> dict:
+    lot = Lot.objects.select_related(*_LOT_RELATED).get(pk=lot_id)
+    facts = _lot_facts(lot)
+    html = render_to_string("traceability/_lot_public.html", {"lot": facts})
+    # Expires by the clock of its making, whichever process holds it: within the minute.
+    return {"facts": facts, "html": html, "expires": time.time() + FACTS_CACHE_SECONDS}
 
 
 def _version_digits(version) -> str:
@@ -217,9 +268,28 @@ def _guard(lot: Lot) -> dict:
 
 # --- Stamps -----------------------------------------------------------------------------------
 @dataclass
+class ScannedStamp:
+    """A stamp as a scan reads it: its counters, its run and product, the lot it is bound to."""
+
+    id: int
+    serial: int
+    scan_count: int
+    first_scan_at: datetime | None
+    first_province: str
+    last_scan_at: datetime | None
+    last_province: str
+    suspicious: bool
+    run_status: str
+    product_name: str
+    bound_lot_id: int | None
+    bound_lot_status: str | None
+    bound_lot_version: object  # the lot's updated_at: a datetime, or its text on SQLite
+
+
+@dataclass
 class StampVerdict:
     status: str  # a Scan.Result value
-    stamp: Stamp | None
+    stamp: ScannedStamp | None
     activation: "Activation | None" = None
     warnings: tuple[str, ...] = ()
 
@@ -244,24 +314,21 @@ def stamp_verdict(code: str, *, province: str) -> StampVerdict:
         activation = Activation(stamp.bound_lot_id, stamp.bound_lot_status, stamp.bound_lot_version)
     warnings = tuple(_warnings(stamp, province)) if activation is not None else ()
     status = _status(stamp, activation, warnings)
-    with transaction.atomic():  # one commit for the counters and the scan
-        _count_scan(stamp, province, suspicious=bool(warnings))
-        scan_record(
-            result=status,
-            province=province,
-            stamp=stamp,
-            lot_id=activation.lot_id if activation else None,
-        )
+    _count_scan(stamp, province, status=status, activation=activation, warnings=warnings)
     return StampVerdict(status, stamp, activation, warnings)
 
 
-# The hottest read of the site, written out so Django need not compile it on every scan: the
-# stamp, its run's status and the lot its serial is bound to, in one statement.
+# The hottest read of the site, written out so Django need not compile it on every scan (and
+# PostgreSQL plans it once per connection, see _run): the stamp, its run's status and product,
+# and the lot its serial is bound to, in one statement. Columns are named, never `*`: a
+# prepared statement must keep its result type when a migration adds a column.
 _SCANNED_STAMP_SQL = f"""
-SELECT stamp.*, run.status AS run_status, activation.lot_id AS bound_lot_id,
-       lot.status AS bound_lot_status, lot.updated_at AS bound_lot_version
+SELECT stamp.id, stamp.serial, stamp.scan_count, stamp.first_scan_at, stamp.first_province,
+       stamp.last_scan_at, stamp.last_province, stamp.suspicious, run.status, product.name,
+       activation.lot_id, lot.status, lot.updated_at
 FROM {Stamp._meta.db_table} stamp
 JOIN {StampRun._meta.db_table} run ON run.id = stamp.run_id
+JOIN {Product._meta.db_table} product ON product.id = run.product_id
 LEFT JOIN {StampActivation._meta.db_table} activation ON activation.run_id = stamp.run_id
      AND stamp.serial BETWEEN activation.first_serial AND activation.last_serial
 LEFT JOIN {Lot._meta.db_table} lot ON lot.id = activation.lot_id
@@ -269,12 +336,28 @@ WHERE stamp.code_hash = %s
 """
 
 
-def _scanned_stamp(code: str) -> Stamp | None:
+def _scanned_stamp(code: str) -> ScannedStamp | None:
     canonical = stamp_codes.normalize_code(code)
     if canonical is None:
         return None
     digest = stamp_codes.code_hash(canonical, key=stamp_key())
-    return next(iter(Stamp.objects.raw(_SCANNED_STAMP_SQL, [digest])), None)
+    row = _fetchone(_SCANNED_STAMP_SQL, [digest])
+    if row is None:
+        return None
+    stamp = ScannedStamp(*row)
+    stamp.first_scan_at = _as_datetime(stamp.first_scan_at)
+    stamp.last_scan_at = _as_datetime(stamp.last_scan_at)
+    stamp.suspicious = bool(stamp.suspicious)  # 0/1 on SQLite
+    return stamp
+
+
+def _as_datetime(value) -> datetime | None:
+    """A timestamp from a raw read: aware on PostgreSQL, naive UTC (or its text) on SQLite."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None or timezone.is_aware(value):
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 _LIVE_RUNS = (StampRun.Status.ISSUED, StampRun.Status.PRINTED, StampRun.Status.VOID)
@@ -297,7 +380,7 @@ def activated_lot(stamp: Stamp) -> Lot | None:
     return Lot.objects.filter(pk=activation.lot_id).first() if activation else None
 
 
-def _status(stamp: Stamp, activation: Activation | None, warnings) -> str:
+def _status(stamp: ScannedStamp, activation: Activation | None, warnings) -> str:
     if stamp.run_status == StampRun.Status.VOID:
         return Scan.Result.VOID
     if activation is None:
@@ -309,7 +392,7 @@ def _status(stamp: Stamp, activation: Activation | None, warnings) -> str:
     return Scan.Result.VALID
 
 
-def _warnings(stamp: Stamp, province: str) -> list[str]:
+def _warnings(stamp: ScannedStamp, province: str) -> list[str]:
     history = scan_geo.ScanHistory(
         scan_count=stamp.scan_count,
         last_scan_at=stamp.last_scan_at,
@@ -330,13 +413,33 @@ SET scan_count = scan_count + 1,
 WHERE id = %s
 """
 
+_INSERT_SCAN_SQL = f"""
+INSERT INTO {Scan._meta.db_table} (scanned_at, stamp_id, lot_id, result, province, ip_hash)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
 
-def _count_scan(stamp: Stamp, province: str, *, suspicious: bool) -> None:
-    """One UPDATE; the counters stay right when many people scan the same stamp at once."""
+# On PostgreSQL both as one statement: atomic on its own, so a scan costs one round trip and
+# one commit, with no BEGIN and COMMIT around it. (A data-modifying WITH always runs in full.)
+_COUNT_AND_RECORD_SQL = f"WITH counted AS ({_COUNT_SCAN_SQL}) {_INSERT_SCAN_SQL}"
+
+
+def _count_scan(stamp: ScannedStamp, province: str, *, status, activation, warnings) -> None:
+    """Move the stamp's counters and record the scan, together or not at all.
+
+    One UPDATE adding 1, so the counters stay right when many people scan the same stamp.
+    """
     now = timezone.now()
     moment = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT_SCAN_SQL, [province, moment, moment, province, suspicious, stamp.pk])
+    suspicious = bool(warnings)
+    counters = [province, moment, moment, province, suspicious, stamp.id]
+    lot_id = activation.lot_id if activation else None
+    scan = [moment, stamp.id, lot_id, status, province, _current_ip_digest()]
+    if connection.vendor == "postgresql":
+        _execute(_COUNT_AND_RECORD_SQL, counters + scan)
+    else:
+        with transaction.atomic():
+            _execute(_COUNT_SCAN_SQL, counters)
+            _execute(_INSERT_SCAN_SQL, scan)
     # The page shows the counters including this scan.
     stamp.scan_count += 1
     stamp.first_scan_at = stamp.first_scan_at or now
@@ -361,7 +464,7 @@ def stamp_facts(verdict: StampVerdict) -> dict:
         facts["product"] = lot["product"]["name"]
         facts["lot"] = lot
     elif stamp is not None:
-        facts["product"] = stamp.run.product.name
+        facts["product"] = stamp.product_name
     return facts
 
 
@@ -396,27 +499,74 @@ def ip_digest(ip: str | None) -> str:
     return hmac.digest(stamp_key(), b"ip:" + ip.encode(), hashlib.sha256)[:8].hex()
 
 
-_INSERT_SCAN_SQL = f"""
-INSERT INTO {Scan._meta.db_table} (scanned_at, stamp_id, lot_id, result, province, ip_hash)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
-
-
 def scan_record(
-    *, result: str, province: str, stamp=None, lot=None, lot_id=None, ip: str | None = None
+    *, result: str, province: str, lot=None, lot_id=None, ip: str | None = None
 ) -> None:
     """Append one scan (written out: it runs on every public page view)."""
     values = [
         connection.ops.adapt_datetimefield_value(timezone.now()),
-        stamp.pk if stamp is not None else None,
+        None,  # no stamp: stamp scans are recorded with their counters (_count_scan)
         lot.pk if lot is not None else lot_id,
         result,
         province,
         ip_digest(ip) if ip else _current_ip_digest(),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SCAN_SQL, values)
+    _execute(_INSERT_SCAN_SQL, values)
 
 
 def _current_ip_digest() -> str:
     return ip_digest(request_context.current().ip_address)
+
+
+# --- Statements of the scan path --------------------------------------------------------------
+def _fetchone(sql: str, params: list) -> tuple | None:
+    return _run(sql, params, fetch=True)
+
+
+def _execute(sql: str, params: list) -> None:
+    _run(sql, params, fetch=False)
+
+
+def _run(sql: str, params: list, *, fetch: bool):
+    """One statement of the scan path, on the request's own database connection.
+
+    On PostgreSQL it runs as a server-side prepared statement, parsed and planned once per
+    connection rather than on every scan: Django's cursors bind parameters on the client and
+    never prepare, and planning cost more than running these statements.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if fetch else None
+    return _run_prepared(sql, params, fetch=fetch)
+
+
+def _run_prepared(sql: str, params: list, *, fetch: bool):
+    """The statement also stands in for Django's health check of a reused connection
+    (CONN_HEALTH_CHECKS: one more `SELECT 1` round trip per request). If the connection died
+    since the last request (a database restart), a read is retried once on a new connection,
+    as the health check would have reconnected; a write is never retried, since it may have
+    been applied before the connection broke."""
+    unchecked = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    try:
+        row = _execute_prepared(sql, params, fetch)
+    except (OperationalError, InterfaceError):
+        if not (unchecked and fetch):
+            raise
+        connection.close()
+        row = _execute_prepared(sql, params, fetch)
+    connection.health_check_done = True  # the server has just answered on this connection
+    return row
+
+
+def _execute_prepared(sql: str, params: list, fetch: bool):
+    connection.ensure_connection()
+    # A server-binding cursor on Django's connection: same transaction, same settings.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone() if fetch else None

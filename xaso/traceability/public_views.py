@@ -20,7 +20,7 @@ from xaso.core.middleware import client_ip
 from xaso.lib import gs1, stamp_codes
 from xaso.lib.gs1_ai import AI_TABLE
 from xaso.traceability import actions, epcis, public, stamps
-from xaso.traceability.models import DiaryEntry, Lot, Product, Scan
+from xaso.traceability.models import DiaryEntry, Product, Scan
 from xaso.traceability.resolver import (
     GS1_VOCABULARY,
     link_header,
@@ -59,14 +59,14 @@ def resolve(request, path: str):
     return serve_lot(request, lot, anchor=link.to_uri(settings.XASO_PUBLIC_URL))
 
 
-def _lot_for(link: gs1.DigitalLink) -> Lot | None:
+def _lot_for(link: gs1.DigitalLink) -> public.LotRef | None:
     """/01/{gtin}/10/{batch} leads to a lot; a serial (21) or variant (22) is allowed too."""
     if link.primary_key.ai != "01":
         return None
     batch = next((q.value for q in link.qualifiers if q.ai == "10"), None)
     if batch is None:
         return None
-    return public.lot_by_gtin_batch(link.primary_key.value, batch)
+    return public.lot_ref_by_gtin_batch(link.primary_key.value, batch)
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
@@ -89,9 +89,13 @@ def resolver_description(request):
 
 
 # --- Lots -------------------------------------------------------------------------------------
-def serve_lot(request, lot: Lot, *, anchor: str):
-    """The lot's page, JSON or linkset, or a 307 to the link that `?linkType=` names."""
-    links = lot_links(lot)
+def serve_lot(request, lot: public.LotRef, *, anchor: str | None = None):
+    """The lot's page, JSON or linkset, or a 307 to the link that `?linkType=` names.
+
+    `anchor` is the link the request named; by default the lot's own link."""
+    page = public.lot_page(lot.id, lot.version)
+    links = lot_links(page["facts"])
+    anchor = anchor or page["facts"]["link"]
     linkset_url = f"{anchor}{'&' if '?' in anchor else '?'}linkType=linkset"
     link_type = request.GET.get("linkType")
     if link_type and link_type not in ("linkset", "all"):
@@ -103,8 +107,7 @@ def serve_lot(request, lot: Lot, *, anchor: str):
     elif wants(request) == "linkset":
         response = linkset_response(anchor, links)
     else:
-        public.scan_record(result=Scan.Result.LOT, province=_province(request), lot=lot)
-        page = public.lot_page(lot.pk, lot.updated_at)
+        public.scan_record(result=Scan.Result.LOT, province=_province(request), lot_id=lot.id)
         if wants(request) == "json":
             response = with_cors(JsonResponse(page["facts"], **_JSON))
         else:
@@ -120,10 +123,10 @@ def public_lot(request, code: str):
     """/l/{code}: a lot without a GTIN, or any lot by its trace code."""
     if request.method == "OPTIONS":
         return _options()
-    lot = public.lot_by_code(code)
+    lot = public.lot_ref_by_code(code)
     if lot is None:
         return problem(request, 404, "Không tìm thấy lô hàng mang mã này.")
-    return serve_lot(request, lot, anchor=public.lot_link(lot))
+    return serve_lot(request, lot)
 
 
 @require_http_methods(["GET", "HEAD", "OPTIONS"])

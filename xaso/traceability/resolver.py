@@ -10,7 +10,6 @@ from urllib.parse import quote
 from django.http import HttpResponse, JsonResponse
 
 from xaso.traceability import public
-from xaso.traceability.models import Lot
 
 GS1_VOCABULARY = "https://gs1.org/voc/"
 LINKSET_TYPE = "application/linkset+json"
@@ -73,13 +72,14 @@ def raw_request_uri(request) -> str:
 
 
 # --- Links of a lot ---------------------------------------------------------------------------
-def lot_links(lot: Lot) -> dict[str, dict]:
-    """Link type → link. gs1:pip, the product information page, is the default."""
-    page = public.lot_page_url(lot)
+def lot_links(lot: dict) -> dict[str, dict]:
+    """Link type → link, from the lot's public facts (public.lot_page). gs1:pip, the product
+    information page, is the default."""
+    page = public.lot_code_url(lot["code"])
     return {
         "gs1:pip": {
             "href": page,
-            "title": f"{lot.product.name} — lô {lot.batch}",
+            "title": f"{lot['product']['name']} — lô {lot['batch']}",
             "type": "text/html",
             "hreflang": ["vi"],
         },
