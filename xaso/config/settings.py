@@ -120,6 +120,11 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
+    # Lets the scan path prepare its statements (traceability/public.py); Django's own cursors
+    # bind on the client and never prepare. 0 turns it off (e.g. PgBouncer before 1.21).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        int(os.environ.get("XASO_DB_PREPARE_THRESHOLD", "5")) or None
+    )
 else:
     DATABASES = {
         "default": {
