@@ -68,8 +68,8 @@ class Receiver:
         return json.loads(self.requests[index]["body"])
 
 
-@pytest.fixture
-def receiver():
+@pytest.fixture(name="receiver")
+def receiver_fixture():
     server = Receiver()
     server.thread.start()
     yield server
@@ -79,8 +79,8 @@ def receiver():
     server.server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def notify_settings(settings):
+@pytest.fixture(autouse=True, name="notify_settings")
+def notify_settings_fixture(settings):
     settings.XASO_NOTIFY_ALLOW_PRIVATE_URLS = True  # the receiver is on 127.0.0.1
     settings.XASO_NOTIFY_DISPATCH = "inline"
     settings.XASO_PUBLIC_URL = "https://xa.example.vn"
