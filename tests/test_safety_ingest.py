@@ -75,7 +75,9 @@ def post(client):
     def send(camera, path, body, *, token=None, content_type="application/json", header="bearer"):
         token = camera.plain_token if token is None else token
         headers = (
-            {"Authorization": f"Bearer {token}"} if header == "bearer" else {"X-Camera-Token": token}
+            {"Authorization": f"Bearer {token}"}
+            if header == "bearer"
+            else {"X-Camera-Token": token}
         )
         return client.generic(
             "POST",
@@ -139,9 +141,7 @@ def test_a_base64_jpeg_snapshot_is_kept_with_the_event(camera, post):
 @pytest.mark.parametrize(
     ("token", "header"), [("", "bearer"), ("not-the-token", "bearer"), ("wrong", "x")]
 )
-def test_a_wrong_or_missing_camera_token_is_refused_and_stores_nothing(
-    camera, post, token, header
-):
+def test_a_wrong_or_missing_camera_token_is_refused_and_stores_nothing(camera, post, token, header):
     response = post(camera, "events", webhook(), token=token, header=header)
     assert response.status_code == 401
     assert response.json() == {"detail": "Mã xác thực của camera không hợp lệ."}
@@ -149,7 +149,7 @@ def test_a_wrong_or_missing_camera_token_is_refused_and_stores_nothing(
 
 
 def test_another_cameras_token_does_not_open_this_camera(camera, post, world):
-    other, other_token = actions.camera_register(
+    _other, other_token = actions.camera_register(
         place=world.a2, values={"name": "Cầu"}, by=world.users["admin"]
     )
     assert post(camera, "events", webhook(), token=other_token).status_code == 401

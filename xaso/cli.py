@@ -4,6 +4,8 @@ xaso demo [--no-serve] [--reset]   load the demo commune (idempotent), print log
 xaso serve [--port N] [--web-only] gunicorn, plus a task worker and the clock unless --web-only
 xaso worker                        the task worker (django-tasks database backend)
 xaso clock                         periodic jobs: camera heartbeats, escalations, retention
+xaso mqtt [--url URL] [--prefix P] camera events from Frigate over MQTT (XASO_MQTT_URL); `serve`
+                                   starts it too when XASO_MQTT_URL is set (not with --web-only)
 xaso token create USERNAME         print a new API token for USERNAME
 xaso token list USERNAME           list USERNAME's tokens (prefixes only)
 xaso token revoke PREFIX           revoke the token with that prefix
@@ -127,6 +129,8 @@ def _serve(args: list[str]) -> int:
     if not options.web_only:
         commands.append([sys.executable, "-m", "xaso.cli", "worker"])
         commands.append([sys.executable, "-m", "xaso.cli", "clock"])
+        if settings.XASO_MQTT_URL:
+            commands.append([sys.executable, "-m", "xaso.cli", "mqtt"])
     print(f"XãSố đang chạy tại http://{options.host}:{options.port}  (Ctrl+C để dừng)", flush=True)
     return _supervise(commands)
 
