@@ -64,6 +64,7 @@ bench: install wrk fonts
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/scan_throughput.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/stamp_run.py
 	$(BIN)/python bench/label_pdf.py
+	$(BIN)/python bench/camera_watch.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,6 +1,7 @@
 """The motion detector (xaso.lib.motion) on small video files written at test time."""
 
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -199,3 +200,22 @@ def test_detector_output_is_read_in_yolov5_and_yolov8_layouts():
     v8[0, 4, 2] = 0.66
     assert motion.best_detection(v8, labels, 0.5) == ("person", pytest.approx(0.66))
     assert motion.best_detection(v8, labels, 0.7) is None
+
+
+def test_a_live_stream_that_cannot_be_reached_is_retried_with_growing_backoff():
+    job = motion.StreamJob(
+        key="cam",
+        url="rtsp://127.0.0.1:9/khong-co",  # the discard port: refused at once
+        zones=[],
+        settings=motion.MotionSettings(),
+    )
+    errors: list[float] = []
+
+    def emit(message):
+        if message["kind"] == "error":
+            errors.append(time.monotonic())
+
+    motion.watch_stream(job, emit, stop=lambda: len(errors) >= 3)
+
+    assert len(errors) == 3
+    assert errors[1] - errors[0] >= 0.9 and errors[2] - errors[1] >= 1.9  # 1 s, then 2 s

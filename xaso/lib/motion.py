@@ -555,5 +555,7 @@ def run_worker_process(jobs: list[StreamJob], out, stop) -> None:
     queue. Lives here, not in the Django side, so a spawned child never imports Django."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    run_streams(jobs, out.put, stop.is_set)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the parent decides when to stop, so
+        signal.signal(signum, signal.SIG_IGN)  # open episodes are still reported
+    parent = os.getppid()
+    run_streams(jobs, out.put, lambda: stop.is_set() or os.getppid() != parent)  # orphaned: stop

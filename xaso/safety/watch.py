@@ -12,7 +12,6 @@ it never stops the others.
 import datetime
 import logging
 import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -122,6 +121,7 @@ class Watcher:
             for camera in Camera.objects.filter(public_id__in=[job.key for job in jobs])
         }
         self.summary = WatchSummary(streams=len(jobs))
+        self.once = all(job.once for job in jobs)
         self._last_heartbeat: dict[str, float] = {}
 
     def run(self, stop: threading.Event | None = None) -> WatchSummary:
@@ -143,7 +143,8 @@ class Watcher:
                 try:
                     message = messages.get(timeout=0.5)
                 except queue.Empty:
-                    self._check_processes(workers, done, messages)
+                    if self.processes:
+                        self._check_processes(workers, done, messages, context, child_stop)
                     continue
                 self._handle(message, done)
         finally:
@@ -153,51 +154,55 @@ class Watcher:
         return self.summary
 
     def _start_threads(self, messages, stop) -> list[threading.Thread]:
-        threads = [
-            threading.Thread(
-                target=motion.watch_stream,
-                args=(job, messages.put, stop.is_set),
-                name=f"camera-{job.key}",
-                daemon=True,
-            )
-            for job in self.jobs
-        ]
-        for thread in threads:
-            thread.start()
-        return threads
+        thread = threading.Thread(
+            target=motion.run_streams,
+            args=(self.jobs, messages.put, stop.is_set),
+            name="camera-watch",
+            daemon=True,
+        )
+        thread.start()
+        return [thread]
 
     def _start_processes(self, context, messages, stop) -> dict:
         shares = [self.jobs[index :: self.processes] for index in range(self.processes)]
         workers = {}
-        for number, share in enumerate(shares):
-            process = context.Process(
-                target=motion.run_worker_process,
-                args=(share, messages, stop),
-                name=f"camera-watch-{number}",
-                daemon=True,
-            )
-            process.start()
-            workers[process] = share
+        for share in shares:
+            workers[self._spawn(context, share, messages, stop)] = share
         return workers
 
-    def _check_processes(self, workers, done: set[str], messages) -> None:
-        """A child that died (a crash in a decoder) takes only its own streams with it."""
+    def _spawn(self, context, share, messages, stop):
+        process = context.Process(
+            target=motion.run_worker_process,
+            args=(share, messages, stop),
+            name="camera-watch-worker",
+            daemon=True,
+        )
+        process.start()
+        return process
+
+    def _check_processes(self, workers, done: set[str], messages, context, stop) -> None:
+        """A child that died (a crash in a decoder) takes only its own streams with it; they
+        are started again in a new process, or, with --once, reported as failed."""
         if not isinstance(workers, dict):
             return
         for process, share in list(workers.items()):
             if process.is_alive() or process.exitcode in (0, None):
                 continue
-            for job in share:
-                if job.key not in done:
-                    messages.put(
-                        {
-                            "kind": "error",
-                            "camera": job.key,
-                            "message": f"worker process died ({process.exitcode})",
-                        }
-                    )
-                    messages.put({"kind": "done", "camera": job.key, "frames": 0, "episodes": 0})
             del workers[process]
+            keys = ", ".join(job.key for job in share)
+            log.error(
+                "camera-watch: tiến trình con dừng đột ngột / worker process died (exit %s): %s",
+                process.exitcode,
+                keys,
+            )
+            if self.once or stop.is_set():
+                for job in share:
+                    if job.key not in done:
+                        self.summary.errors.append(f"camera {job.key}: worker process died")
+                        done.add(job.key)
+                continue
+            time.sleep(1)  # a crash loop must not spin
+            workers[self._spawn(context, share, messages, stop)] = share
 
     def _handle(self, message: dict, done: set[str]) -> None:
         key, kind = message["camera"], message["kind"]
@@ -248,21 +253,14 @@ class Watcher:
             self.summary.errors.append(f"camera {key}: could not store {kind}")
 
 
-def default_processes(streams: int) -> int:
-    """See bench/README.md (camera_watch.py): processes beat threads on 2 cores."""
-    return min(streams, os.cpu_count() or 1) if streams > 1 else 0
-
-
 def run_watch(
     *,
     public_ids: list[str] | None,
     template: motion.StreamJob,
-    processes: int | None = None,
+    processes: int = 0,
     stop: threading.Event | None = None,
 ) -> WatchSummary:
     jobs = stream_jobs(cameras_for_watch(public_ids=public_ids), template)
-    if processes is None:
-        processes = default_processes(len(jobs))
     started = time.monotonic()
     log.info(
         "camera-watch: %s luồng / streams, %s tiến trình / processes, %s %s fps %sx%s",
