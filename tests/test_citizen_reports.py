@@ -228,6 +228,12 @@ def test_an_unknown_tracking_code_answers_404_and_guessing_is_slowed(client, wor
     assert client.get("/phan-anh/khongcoma1234567/").status_code == 429
 
 
+def test_odd_tracking_codes_and_commune_codes_are_not_errors(client, world):
+    assert client.get("/phan-anh/ab%00cd/").status_code == 404
+    assert client.get("/phan-anh/" + "x" * 300 + "/").status_code == 404
+    assert client.get("/phan-anh/?xa=069%0013").status_code == 200
+
+
 # --- Officers' actions ------------------------------------------------------------------------
 def _report(world, place=None, **values) -> CitizenReport:
     return reports.citizen_report_submit(

@@ -329,3 +329,27 @@ def test_the_key_command_creates_a_key_that_works_lists_and_revokes_it(client, w
         call_command("open311_key", "create", "FixMyStreet", stdout=io.StringIO())
     verbs = set(AuditEntry.objects.values_list("verb", flat=True))
     assert {"open311_key.created", "open311_key.revoked"} <= verbs
+
+
+def test_nul_characters_and_odd_values_never_cause_a_500(client, world, api_key):
+    nul = "\x00"
+    answers = [
+        client.get(f"{BASE}/requests.json", {"jurisdiction_id": f"069{nul}13"}),
+        client.get(f"{BASE}/requests.json", {"service_request_id": f"ab{nul}c"}),
+        client.get(f"{BASE}/requests.json", {"start_date": f"2025{nul}"}),
+        post(client, body(world, f"o311_abcdef{nul}1_x")),
+        post(client, body(world, api_key, lat="NaN", long="Infinity")),
+        post(client, body(world, api_key, lat="1e999999999", long="1")),
+        client.post(
+            f"{BASE}/requests.json",
+            json.dumps(body(world, api_key, lat=[1], description={"a": 1})),
+            content_type="application/json",
+        ),
+        client.post(f"{BASE}/requests.json", b"\xff\xfe", content_type="application/json"),
+        client.post(f"{BASE}/requests.json", "[1, 2]", content_type="application/json"),
+    ]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200, 200, 400, 403, 400, 400, 400, 400, 400]
+    created = post(client, body(world, api_key, description=f"Ngập{nul} sâu"))
+    assert created.status_code == 201
+    assert CitizenReport.objects.get().description == "Ngập sâu"

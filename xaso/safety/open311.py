@@ -93,7 +93,7 @@ def endpoint(*methods: str):
 
 # --- Jurisdiction and services ----------------------------------------------------------------
 def _jurisdiction(params, *, required: bool) -> Place | None:
-    code = str(params.get("jurisdiction_id") or "").strip()
+    code = _clean(params.get("jurisdiction_id")).strip()
     if code:
         commune = reports.report_commune(code)
         if commune is None:
@@ -183,7 +183,7 @@ def request_out(report: CitizenReport) -> dict:
 
 
 def _moment(params, name: str) -> datetime.datetime | None:
-    raw = str(params.get(name) or "").strip()
+    raw = _clean(params.get(name)).strip()
     if not raw:
         return None
     try:
@@ -206,7 +206,7 @@ def _moment(params, name: str) -> datetime.datetime | None:
 
 
 def _list(params, name: str, allowed=None) -> list[str]:
-    items = [item.strip() for item in str(params.get(name) or "").split(",") if item.strip()]
+    items = [item.strip() for item in _clean(params.get(name)).split(",") if item.strip()]
     if allowed is not None:
         for item in items:
             if item not in allowed:
@@ -249,8 +249,13 @@ def _body(request) -> dict:
             raise Open311Error(400, "Nội dung JSON không hợp lệ.") from error
         if not isinstance(body, dict):
             raise Open311Error(400, "Nội dung JSON phải là một đối tượng.")
-        return {key: "" if value is None else str(value) for key, value in body.items()}
-    return {key: request.POST.get(key, "") for key in request.POST}
+        return {key: _clean(value) for key, value in body.items()}
+    return {key: _clean(request.POST.get(key)) for key in request.POST}
+
+
+def _clean(value) -> str:
+    """Text of a parameter; NUL characters (which PostgreSQL refuses) removed."""
+    return "" if value is None else str(value).replace("\x00", "")
 
 
 def _contact(body: dict) -> tuple[str, str]:
@@ -273,7 +278,7 @@ def _contact(body: dict) -> tuple[str, str]:
 
 def _requests_post(request):
     body = _body(request)
-    api_key = str(body.get("api_key") or request.GET.get("api_key") or "").strip()
+    api_key = _clean(body.get("api_key") or request.GET.get("api_key")).strip()
     if not api_key:
         raise Open311Error(403, "Thiếu api_key: mỗi ứng dụng cần khoá do quản trị viên cấp.")
     key = reports.open311_key_check(api_key)
@@ -293,7 +298,7 @@ def _requests_post(request):
     if not has_position and not address:
         raise Open311Error(400, "Cần vị trí: lat và long, hoặc address_string.")
     contact_name, contact = _contact(body)
-    idempotency = request.headers.get("Idempotency-Key", "").strip()
+    idempotency = _clean(request.headers.get("Idempotency-Key")).strip()
     report = reports.citizen_report_submit(
         place=commune,
         service_code=code,

@@ -85,9 +85,10 @@ def report_communes() -> QuerySet:
 
 
 def report_commune(code: str) -> Place | None:
+    code = str(code or "").replace("\x00", "").strip()[:20]
     if not code:
         return None
-    return report_communes().filter(code=str(code).strip()[:20]).first()
+    return report_communes().filter(code=code).first()
 
 
 def default_commune() -> Place | None:
@@ -110,9 +111,12 @@ def citizen_reports_public() -> QuerySet:
     )
 
 
+_CODE = re.compile(r"[0-9a-z]{1,20}")
+
+
 def citizen_report_public_get(code: str) -> CitizenReport | None:
     code = str(code or "").strip().lower()
-    if not code or len(code) > 20:
+    if not _CODE.fullmatch(code):
         return None
     return citizen_reports_public().filter(public_id=code).first()
 
@@ -280,7 +284,12 @@ def citizen_report_submit(
     A second submission with the same `idempotency_key` returns the first report unchanged.
     The caller namespaces the key (the web form and each Open311 application apart).
     """
-    idempotency_key = str(idempotency_key or "").strip()[:100]
+    # NUL characters are refused by PostgreSQL; they carry no meaning in any of these.
+    description, address, contact_name, contact, idempotency_key = (
+        str(value or "").replace("\x00", "")
+        for value in (description, address, contact_name, contact, idempotency_key)
+    )
+    idempotency_key = idempotency_key.strip()[:100]
     if idempotency_key:
         existing = CitizenReport.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
