@@ -11,6 +11,9 @@ from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -181,9 +184,26 @@ def public_stamp(request, code: str):
         "stamp": facts,
         "lot_html": lot_page["html"] if lot_page else "",
         "code": stamp_codes.readable(canonical) if canonical else code[:30],
-        "code_raw": canonical,
+        "report_section": _report_section(canonical) if verdict.stamp else "",
     }
     return _page("traceability/public_stamp.html", context, status=status)
+
+
+_ACTION_MARK = "\x00action\x00"  # cannot occur in a template's output
+_report_sections: dict[str, str] = {}  # language → the section with the mark for its action
+
+
+def _report_section(code: str) -> str:
+    """The "báo hàng giả" form, the same on every stamp page but for its action: rendered once
+    per process and language (it is 40 % of the stamp page's rendering), then the action put
+    in its place."""
+    language = get_language()
+    section = _report_sections.get(language)
+    if section is None:
+        section = render_to_string("traceability/_stamp_report.html", {"action": _ACTION_MARK})
+        _report_sections[language] = section
+    action = reverse("traceability:stamp_report", args=[code])
+    return section.replace(_ACTION_MARK, escape(action))
 
 
 class ReportForm(forms.Form):
