@@ -5,6 +5,7 @@ its hash is stored. See docs/operations.md (Open311).
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from xaso.core.errors import DomainError
 from xaso.safety import reports
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         if action == "list":
             for key in Open311Key.objects.order_by("created_at", "id"):
                 state = "đã thu hồi" if key.revoked_at else "hiệu lực"
-                created = f"{key.created_at:%d/%m/%Y}"
+                created = f"{timezone.localtime(key.created_at):%d/%m/%Y}"
                 self.stdout.write(f"{key.prefix}  {state:<11} {created}  {key.name}")
             return
         if not subject:
