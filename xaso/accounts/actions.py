@@ -18,6 +18,7 @@ _ROLE_PLACE_KINDS = {
     Role.DIGITAL_TEAM: {"village", "commune"},
     Role.PRODUCER: {"commune", "village"},
     Role.EXTENSION_OFFICER: {"commune"},
+    Role.SPECIALIST: {"commune"},
     Role.MERCHANT: {"commune", "village"},
     Role.PROVINCE_VIEWER: {"province"},
 }

@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     DIGITAL_TEAM = "digital_team", _("Tổ công nghệ số cộng đồng")
     PRODUCER = "producer", _("Cơ sở sản xuất / HTX")
     EXTENSION_OFFICER = "extension_officer", _("Cán bộ nông nghiệp xã")
+    SPECIALIST = "specialist", _("Công chức chuyên môn xã")
     MERCHANT = "merchant", _("Người bán hàng")
     PROVINCE_VIEWER = "province_viewer", _("Cán bộ tỉnh (xem)")
     ADMINISTRATOR = "administrator", _("Quản trị hệ thống")
@@ -35,6 +36,13 @@ class Capability(models.TextChoices):
     MANAGE_CAMERAS = "manage_cameras"  # register cameras, rules, duty shifts
     HANDLE_INCIDENTS = "handle_incidents"  # acknowledge, dispatch, resolve, close, notes
     VIEW_SNAPSHOTS = "view_snapshots"
+    # One-stop shop.
+    VIEW_DOSSIERS = "view_dossiers"  # dossiers, receipts, statistics
+    RECEIVE_DOSSIERS = "receive_dossiers"  # counter intake, receive, refuse, assign, return
+    PROCESS_DOSSIERS = "process_dossiers"  # appraise, request supplement, issue result, pause
+    APPROVE_DOSSIERS = "approve_dossiers"  # approve and sign, extend, stop
+    ISSUE_RECEIPTS = "issue_receipts"  # payments and e-receipts
+    MANAGE_PROCEDURES = "manage_procedures"  # the procedure catalogue and the calendar
     # Notifications: the one a user needs to be alerted (incidents) is VIEW_SAFETY; every
     # signed-in user may register her own channels.
 
@@ -84,6 +92,23 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         Role.EXTENSION_OFFICER,
         Role.ADMINISTRATOR,
     },
+    Capability.VIEW_DOSSIERS: {
+        Role.COMMUNE_LEADER,
+        Role.ONE_STOP_OFFICER,
+        Role.SPECIALIST,
+        Role.PROVINCE_VIEWER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.RECEIVE_DOSSIERS: {Role.ONE_STOP_OFFICER, Role.ADMINISTRATOR},
+    Capability.PROCESS_DOSSIERS: {
+        Role.ONE_STOP_OFFICER,
+        Role.SPECIALIST,
+        Role.COMMUNE_LEADER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.APPROVE_DOSSIERS: {Role.COMMUNE_LEADER, Role.ADMINISTRATOR},
+    Capability.ISSUE_RECEIPTS: {Role.ONE_STOP_OFFICER, Role.ADMINISTRATOR},
+    Capability.MANAGE_PROCEDURES: {Role.ADMINISTRATOR},
     Capability.VIEW_SAFETY: {
         Role.COMMUNE_LEADER,
         Role.POLICE_OFFICER,

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "xaso.notify",
     "xaso.traceability",
     "xaso.safety",
+    "xaso.dossiers",
     "xaso.demo",
 ]
 
@@ -238,6 +239,12 @@ XASO_ESCALATION_MINUTES = os.environ.get(
 XASO_MQTT_URL = os.environ.get("XASO_MQTT_URL", "")
 # Frigate's HTTP API, for event snapshots, e.g. http://127.0.0.1:5000; empty: no snapshots.
 XASO_FRIGATE_URL = os.environ.get("XASO_FRIGATE_URL", "").rstrip("/")
+
+# --- One-stop shop.
+# The agency code that starts every dossier code (<agency>-<yyMMdd>-<4-digit number>), e.g.
+# 000.00.12.H56; empty: the commune's official code.
+XASO_AGENCY_CODE = os.environ.get("XASO_AGENCY_CODE", "")
+XASO_DOSSIER_FILE_MAX_BYTES = int(os.environ.get("XASO_DOSSIER_FILE_MAX_BYTES", "10000000"))
 
 LOGGING = {
     "version": 1,
