@@ -496,3 +496,37 @@ def test_the_incident_list_runs_a_fixed_number_of_queries(
     assert response.json()["count"] == 30
     assert connection.vendor in {"sqlite", "postgresql"}
     assert IncidentStep.objects.filter(action="opened").count() == 30
+
+
+# --- Alerts through the outbox, end to end ------------------------------------------------------
+def test_a_new_incident_reaches_the_officers_webhook_with_a_working_acknowledge_link(
+    world, safety, settings, client, django_capture_on_commit_callbacks
+):
+    from tests.test_notify import Receiver
+    from xaso.notify import actions as notify
+
+    settings.XASO_NOTIFY_ALLOW_PRIVATE_URLS = True
+    settings.XASO_NOTIFY_DISPATCH = "inline"
+    receiver = Receiver()
+    receiver.thread.start()
+    try:
+        police = world.users["congan"]
+        notify.channel_create(
+            user=police, kind="webhook", label="", config={"url": receiver.url}, by=police
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            frigate_event(safety.crossroad, "alert-1")
+        assert len(receiver.requests) == 1
+        body = receiver.json()
+        incident = Incident.objects.get()
+        assert incident.title in body["subject"]
+        ack = next(action for action in body["actions"] if action["label"] == "Xác nhận")
+        path = ack["url"].split("://", 1)[1].split("/", 1)[1]
+        response = client.post(f"/{path}")
+        assert response.status_code in (200, 302)
+        incident.refresh_from_db()
+        assert incident.status == "acknowledged"
+        assert incident.steps.get(action="acknowledge").actor == police
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()

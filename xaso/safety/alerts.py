@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from xaso.accounts.models import Membership, User
 from xaso.accounts.roles import Role
+from xaso.notify import actions as notify
 from xaso.safety.models import DutyShift, Incident
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,6 @@ def _text(incident: Incident, level: int) -> tuple[str, str]:
 
 def _send(incident: Incident, level: int) -> int:
     """One message per recipient: each carries its own acknowledge link."""
-    from xaso.notify import actions as notify  # TEMPORARY until xaso.notify lands
-
     subject, body = _text(incident, level)
     sent = 0
     for user in recipients(incident, level):
