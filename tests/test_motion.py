@@ -219,3 +219,22 @@ def test_a_live_stream_that_cannot_be_reached_is_retried_with_growing_backoff():
 
     assert len(errors) == 3
     assert errors[1] - errors[0] >= 0.9 and errors[2] - errors[1] >= 1.9  # 1 s, then 2 s
+
+
+def test_stopping_in_the_middle_of_an_episode_still_reports_it(tmp_path):
+    video = write_video(tmp_path / "stop.avi")
+    job = motion.StreamJob(key="cam", url=str(video), zones=[], settings=motion.MotionSettings())
+    calls = []
+
+    def stop() -> bool:  # asked once per frame: stop after 4 s of video (the square moves 2–5 s)
+        calls.append(None)
+        return len(calls) > 21
+
+    messages = []
+    motion.watch_stream(job, messages.append, stop)
+
+    [event] = events(messages)
+    origin = os.path.getmtime(video)
+    assert event["started_at"] - origin == pytest.approx(2.0, abs=0.41)
+    assert event["ended_at"] - origin == pytest.approx(4.0, abs=0.41)
+    assert messages[-1] == {"kind": "done", "camera": "cam", "frames": 20, "episodes": 1}

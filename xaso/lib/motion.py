@@ -350,7 +350,9 @@ def open_capture(url: str) -> cv2.VideoCapture | None:
         url = url[len("file://") :]
     if not is_live(url) and not os.path.isfile(url):
         return None
-    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+    # A camera that stops answering must not hang its thread: 10 s to open, 10 s per read.
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10_000]
+    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, timeouts if is_live(url) else [])
     if not capture.isOpened():
         capture.release()
         return None
