@@ -19,6 +19,7 @@ def test_xaso_demo_loads_the_commune_once_and_prints_the_logins():
             "lanhdao",
             "motcua",
             "congan",
+            "tuphap",
             "truongthon",
             "tocns",
             "htx",
@@ -30,11 +31,12 @@ def test_xaso_demo_loads_the_commune_once_and_prints_the_logins():
         traceability = "Truy xuất nguồn gốc: 3 cơ sở, 5 vùng trồng, 6 lô hàng, 1 đợt tem."
         assert traceability in first.stdout
         assert "An ninh trật tự: 9 camera, 3 quy tắc, 4 vụ việc." in first.stdout
+        assert "Một cửa: 12 thủ tục, 5 hồ sơ." in first.stdout
         assert "/s/" in first.stdout  # a demo stamp to scan
 
         second = processes.run(["demo", "--no-serve"], env)
         assert second.returncode == 0, second.stderr
-        assert second.stdout.splitlines()[:3] == first.stdout.splitlines()[:3]
+        assert second.stdout.splitlines()[:4] == first.stdout.splitlines()[:4]
 
         token = processes.run(["token", "create", "truongthon"], env).stdout.strip()
         with processes.serving(env) as base_url:

@@ -79,6 +79,8 @@ def _demo(args: list[str]) -> int:
         f"An ninh trật tự: {safety['cameras']} camera, {safety['rules']} quy tắc, "
         f"{safety['incidents']} vụ việc."
     )
+    dossiers = summary.dossiers
+    print(f"Một cửa: {dossiers['procedures']} thủ tục, {dossiers['dossiers']} hồ sơ.")
     for code in demo_stamp_codes(limit=1):
         print(f"Thử quét một tem mẫu: http://localhost:{options.port}/s/{code}")
     print(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")

@@ -14,6 +14,7 @@ from xaso.accounts.models import Membership, User
 from xaso.accounts.roles import Role
 from xaso.core import audit
 from xaso.demo import names
+from xaso.demo.dossiers import dossiers_demo_delete, dossiers_demo_load
 from xaso.demo.safety import safety_demo_delete, safety_demo_load
 from xaso.demo.traceability import traceability_demo_delete, traceability_demo_load
 from xaso.lib.text import search_key
@@ -32,6 +33,7 @@ DEMO_USERS = [
     ("lanhdao", "Nguyễn Thị Thu Hà", Role.COMMUNE_LEADER, "commune"),
     ("motcua", "Trần Minh Quân", Role.ONE_STOP_OFFICER, "commune"),
     ("congan", "Phạm Đức Long", Role.POLICE_OFFICER, "commune"),
+    ("tuphap", "Đỗ Thị Thanh", Role.SPECIALIST, "commune"),
     ("truongthon", "Lê Thị Hạnh", Role.VILLAGE_HEAD, "village"),
     ("tocns", "Vũ Ngọc Linh", Role.DIGITAL_TEAM, "village"),
     ("htx", "Hoàng Văn Thắng", Role.PRODUCER, "commune"),
@@ -49,6 +51,7 @@ class DemoSummary:
     logins: list[tuple[str, str]] = field(default_factory=list)
     traceability: dict[str, int] = field(default_factory=dict)
     safety: dict[str, int] = field(default_factory=dict)
+    dossiers: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -67,6 +70,7 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
     admin = User.objects.get(username="admin")
     traceability = traceability_demo_load(commune=commune, villages=villages, admin=admin)
     safety = safety_demo_load(commune=commune, villages=villages, admin=admin)
+    dossiers = dossiers_demo_load(commune=commune, admin=admin)
     audit.record(actor=None, verb="demo.loaded", target=commune, place_path=commune.path)
     return DemoSummary(
         commune_name=commune.name,
@@ -79,10 +83,12 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
         logins=logins,
         traceability=traceability,
         safety=safety,
+        dossiers=dossiers,
     )
 
 
 def _delete_demo_data(commune: Place) -> None:
+    dossiers_demo_delete(commune)
     safety_demo_delete(commune)
     traceability_demo_delete(commune)
     usernames = ["admin", *(username for username, *_ in DEMO_USERS)]
