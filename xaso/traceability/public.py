@@ -90,16 +90,13 @@ def lot_link(lot: Lot) -> str:
 
 
 def lot_page_url(lot: Lot) -> str:
-    return lot_code_url(lot.code)
-
-
-def lot_code_url(code: str) -> str:
-    return settings.XASO_PUBLIC_URL + reverse("traceability:public_lot", args=[code])
+    return settings.XASO_PUBLIC_URL + reverse("traceability:public_lot", args=[lot.code])
 
 
 # --- What the public page shows ---------------------------------------------------------------
 def lot_page(lot_id: int, version) -> dict:
-    """{"facts": what Circular 02/2024 asks a consumer to see, "html": that as a fragment}.
+    """{"facts": what Circular 02/2024 asks a consumer to see, "html": that as a fragment,
+    "document": the lot's public page, "url": its address}.
 
     Kept for a minute under the lot's `updated_at`: a recall changes it, so every server
     process shows the recall on its next request; diary edits show within the minute. This
@@ -129,8 +126,16 @@ def _lot_page_built(lot_id: int) -> dict:
     lot = Lot.objects.select_related(*_LOT_RELATED).get(pk=lot_id)
     facts = _lot_facts(lot)
     html = render_to_string("traceability/_lot_public.html", {"lot": facts})
-    # Expires by the clock of its making, whichever process holds it: within the minute.
-    return {"facts": facts, "html": html, "expires": time.time() + FACTS_CACHE_SECONDS}
+    # The lot's own page is the same for every visitor: rendered here, once.
+    document = render_to_string("traceability/public_lot.html", {"lot": facts, "lot_html": html})
+    return {
+        "facts": facts,
+        "html": html,
+        "document": document,
+        "url": lot_page_url(lot),
+        # Expires by the clock of its making, whichever process holds it: within the minute.
+        "expires": time.time() + FACTS_CACHE_SECONDS,
+    }
 
 
 def _version_digits(version) -> str:

@@ -97,7 +97,7 @@ def serve_lot(request, lot: public.LotRef, *, anchor: str | None = None):
 
     `anchor` is the link the request named; by default the lot's own link."""
     page = public.lot_page(lot.id, lot.version)
-    links = lot_links(page["facts"])
+    links = lot_links(page)
     anchor = anchor or page["facts"]["link"]
     linkset_url = f"{anchor}{'&' if '?' in anchor else '?'}linkType=linkset"
     link_type = request.GET.get("linkType")
@@ -114,8 +114,7 @@ def serve_lot(request, lot: public.LotRef, *, anchor: str | None = None):
         if wants(request) == "json":
             response = with_cors(JsonResponse(page["facts"], **_JSON))
         else:
-            context = {"lot": page["facts"], "lot_html": page["html"]}
-            response = with_cors(_page("traceability/public_lot.html", context))
+            response = with_cors(HttpResponse(page["document"]))
     response["Link"] = link_header(links, linkset_url)
     return response
 

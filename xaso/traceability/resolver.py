@@ -9,8 +9,6 @@ from urllib.parse import quote
 
 from django.http import HttpResponse, JsonResponse
 
-from xaso.traceability import public
-
 GS1_VOCABULARY = "https://gs1.org/voc/"
 LINKSET_TYPE = "application/linkset+json"
 _CORS = {
@@ -72,10 +70,10 @@ def raw_request_uri(request) -> str:
 
 
 # --- Links of a lot ---------------------------------------------------------------------------
-def lot_links(lot: dict) -> dict[str, dict]:
-    """Link type → link, from the lot's public facts (public.lot_page). gs1:pip, the product
+def lot_links(lot_page: dict) -> dict[str, dict]:
+    """Link type → link, from the lot's cached page (public.lot_page). gs1:pip, the product
     information page, is the default."""
-    page = public.lot_code_url(lot["code"])
+    lot, page = lot_page["facts"], lot_page["url"]
     return {
         "gs1:pip": {
             "href": page,
