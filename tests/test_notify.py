@@ -38,6 +38,7 @@ class Receiver:
         self.answer = b"{}"
         self.arrived = threading.Event()
         self.hold: threading.Event | None = None
+        self.extra_headers: dict[str, str] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,8 @@ class Receiver:
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(receiver.answer)))
+                for name, value in receiver.extra_headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(receiver.answer)
 
@@ -279,6 +282,18 @@ def test_a_client_error_is_not_retried(world, receiver, django_capture_on_commit
         message = send(world, ["congan"])
     delivery = message.deliveries.get()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, 1)
+
+
+def test_a_redirect_is_not_followed(world, receiver, django_capture_on_commit_callbacks):
+    receiver.status = 302
+    receiver.extra_headers = {"Location": f"{receiver.url}/elsewhere"}
+    add_channel(world, "congan", "webhook", url=f"{receiver.url}/hook")
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send(world, ["congan"])
+    delivery = message.deliveries.get()
+    assert [r["path"] for r in receiver.requests] == ["/hook"]
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED, 1)
+    assert "chuyển hướng (HTTP 302)" in delivery.last_error
 
 
 def test_a_failing_channel_does_not_stop_the_others(

@@ -229,15 +229,31 @@ def _check_public(url: str) -> None:
             )
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET, or lead past the private-address check."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(url: str, data: bytes, headers: dict[str, str]) -> bytes:
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"User-Agent": USER_AGENT, **headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=conf.timeout()) as response:
+        with _opener.open(request, timeout=conf.timeout()) as response:
             return response.read(65536)
     except urllib.error.HTTPError as error:
         status = error.code
+        if 300 <= status < 400:
+            raise SendError(
+                _("Máy nhận chuyển hướng (HTTP %(status)s); hãy nhập địa chỉ cuối cùng.")
+                % {"status": status},
+                permanent=True,
+            ) from error
         permanent = 400 <= status < 500 and status not in {408, 425, 429}
         raise SendError(
             _("Máy nhận trả lời lỗi HTTP %(status)s.") % {"status": status}, permanent=permanent

@@ -69,7 +69,11 @@ def deliveries_dispatch(*, delivery_ids) -> DispatchResult:
             outcome = _dispatch_one(delivery_id)
         except Exception:  # a bug in one sender must not stop the others
             logger.exception("delivery %s: unexpected error", delivery_id)
-            outcome = _record_failure(delivery_id, _("Lỗi hệ thống khi gửi."), permanent=False)
+            try:
+                outcome = _record_failure(delivery_id, _("Lỗi hệ thống khi gửi."), permanent=False)
+            except Exception:  # the database itself is failing: the sweep will retry
+                logger.exception("delivery %s: could not record the failure", delivery_id)
+                outcome = "skipped"
         getattr(result, outcome).append(delivery_id)
     return result
 
@@ -141,16 +145,13 @@ def _record_failure(delivery_id: int, error: str, *, permanent: bool) -> str:
         return "skipped"
     if delivery.channel_id:
         Channel.objects.filter(pk=delivery.channel_id).update(last_error=error)
+    sending = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING)
     if permanent or delivery.attempts >= conf.max_attempts():
-        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-            status=Delivery.Status.FAILED, last_error=error
-        )
+        sending.update(status=Delivery.Status.FAILED, last_error=error)
         return "failed"
     retry_at = timezone.now() + backoff(delivery.attempts)
-    Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.QUEUED, next_attempt_at=retry_at, last_error=error
-    )
-    _schedule_retry(delivery_id, retry_at)
+    if sending.update(status=Delivery.Status.QUEUED, next_attempt_at=retry_at, last_error=error):
+        _schedule_retry(delivery_id, retry_at)
     return "retrying"
 
 
