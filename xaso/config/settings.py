@@ -246,6 +246,16 @@ XASO_FRIGATE_URL = os.environ.get("XASO_FRIGATE_URL", "").rstrip("/")
 XASO_AGENCY_CODE = os.environ.get("XASO_AGENCY_CODE", "")
 XASO_DOSSIER_FILE_MAX_BYTES = int(os.environ.get("XASO_DOSSIER_FILE_MAX_BYTES", "10000000"))
 
+# --- Receipts and payments.
+# The commune's account for VietQR transfers: NAPAS bank BIN (6 digits), account number, name.
+XASO_BANK_BIN = os.environ.get("XASO_BANK_BIN", "")
+XASO_BANK_ACCOUNT = os.environ.get("XASO_BANK_ACCOUNT", "")
+XASO_BANK_ACCOUNT_NAME = os.environ.get("XASO_BANK_ACCOUNT_NAME", "")
+# The receipt template symbol and series (Circular 78/2021); "{yy}" becomes the year of issue,
+# so the default series is AA-26E in 2026 and a new one starts each 1 January.
+XASO_RECEIPT_TEMPLATE = os.environ.get("XASO_RECEIPT_TEMPLATE", "01BLP0-001")
+XASO_RECEIPT_SERIES = os.environ.get("XASO_RECEIPT_SERIES", "AA-{yy}E")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
