@@ -1,4 +1,8 @@
-"""The app's URLs plus /bench/bare: a view that does nothing, served by the same stack."""
+"""The app's URLs plus /bench/bare: a view that does nothing, served by the same stack; and
+/bench/pid, which names the worker process that answered (the benchmark waits until every
+worker has loaded the app before it times anything)."""
+
+import os
 
 from django.http import HttpResponse
 from django.urls import path
@@ -12,5 +16,9 @@ def bare(request):
     return HttpResponse("ok")
 
 
+def pid(request):
+    return HttpResponse(str(os.getpid()))
+
+
 # First, so no pattern of the app (the GS1 resolver takes numeric paths) shadows it.
-urlpatterns = [path("bench/bare", bare), *urlpatterns]
+urlpatterns = [path("bench/bare", bare), path("bench/pid", pid), *urlpatterns]

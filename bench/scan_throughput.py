@@ -35,6 +35,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,17 +172,19 @@ def scan_count() -> int:
     return Scan.objects.count()
 
 
-def settled_scan_count(timeout_s: float = 15) -> int:
-    """The scan count once the server has finished what was in flight when wrk stopped."""
+def settled_scan_count(server: "Server", timeout_s: float = 60) -> int:
+    """The scan count once the server has finished what was in flight when wrk stopped: neither
+    the count nor the access log changed for a second (on a busy machine a request in flight
+    can take seconds, so half a second of quiet was not enough)."""
     deadline = time.monotonic() + timeout_s
-    previous = scan_count()
+    previous = (scan_count(), server.access_log_size())
     while time.monotonic() < deadline:
-        time.sleep(0.5)
-        current = scan_count()
+        time.sleep(1)
+        current = (scan_count(), server.access_log_size())
         if current == previous:
-            return current
+            return current[0]
         previous = current
-    return previous
+    return previous[0]
 
 
 # --- The server ----------------------------------------------------------------------------------
@@ -253,6 +256,7 @@ def gunicorn(env: dict[str, str], data_dir: str) -> Iterator[Server]:
     server = Server(process, f"http://127.0.0.1:{port}", access_log, int(workers))
     try:
         wait_until_up(server, error_log)
+        wait_until_every_worker_answered(server)
         yield server
     finally:
         process.terminate()
@@ -282,6 +286,23 @@ def wait_until_up(server: Server, error_log: Path, timeout_s: float = 60) -> Non
         except OSError:
             time.sleep(0.3)
     raise SystemExit(f"gunicorn did not answer in {timeout_s} s")
+
+
+def wait_until_every_worker_answered(server: Server, timeout_s: float = 120) -> None:
+    """Each gunicorn worker imports the app's URLs on its first request, which takes seconds on
+    a busy machine: done inside a timed case it would slow whichever case came first."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < server.workers and time.monotonic() < deadline:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            seen.update(pool.map(_worker_pid, [server.url] * 16))
+    if len(seen) < server.workers:
+        raise SystemExit(f"only {len(seen)} of {server.workers} gunicorn workers answered")
+
+
+def _worker_pid(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/bench/pid", timeout=60) as response:
+        return response.read().decode()
 
 
 # --- wrk -----------------------------------------------------------------------------------------
@@ -388,10 +409,10 @@ class CaseResult:
 def run_case(server: Server, label: str, round_: int, paths_file: Path, options) -> CaseResult:
     paths = set(paths_file.read_text().split())
     wrk(server.url, paths_file, options.warmup, options.connections)
-    before = settled_scan_count()
+    before = settled_scan_count(server)
     log_offset = server.access_log_size()
     result = wrk(server.url, paths_file, options.duration, options.connections)
-    after = settled_scan_count()
+    after = settled_scan_count(server)
     time.sleep(0.5)  # the access log line is written after the response
     server_ok, server_other = server.answered_since(log_offset, paths)
     return CaseResult(label, round_, result, server_ok, server_other, after - before)
