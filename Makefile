@@ -63,6 +63,9 @@ bench: install wrk fonts
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/household_search.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/scan_throughput.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/stamp_run.py
+	env -u DATABASE_URL $(BIN)/python bench/dossier_queue.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/dossier_queue.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/receipts.py
 	$(BIN)/python bench/label_pdf.py
 	$(BIN)/python bench/camera_watch.py
 
