@@ -229,3 +229,70 @@ def sign_pdf(
     output = io.BytesIO()
     signers.sign_pdf(writer, metadata, signer=signer, output=output)
     return output.getvalue()
+
+
+# --- PDFs, the fast path for printed forms --------------------------------------------------------
+# Added for the one-stop-shop forms (printing.py, decision 0016); sign_pdf above is unchanged.
+# sign_pdf loads the private key three times per document (here, then twice inside pyHanko:
+# once for a dummy signature that sizes the signature field, once for the real one), and each
+# load runs OpenSSL's RSA consistency check, ~0.15 s: ~1 s per form. Here the key is loaded
+# once per process and key, and the field is sized from the certificates, so a form is signed
+# in a few tens of milliseconds. The signature is the same PAdES B-B (RSA PKCS#1 v1.5, SHA-256).
+_LOADED_KEYS: dict[str, object] = {}
+
+
+def _loaded_private_key(signing_key: SigningKey):
+    key = _LOADED_KEYS.get(signing_key.fingerprint)
+    if key is None:
+        key = _LOADED_KEYS.setdefault(signing_key.fingerprint, _private_key(signing_key))
+    return key
+
+
+def _signature_bytes_reserved(certificates: list[x509.Certificate]) -> int:
+    """Room for the CMS: the certificates, the signature, attributes and a safe margin, in
+    whole kilobytes (pyHanko wants an even number)."""
+    der = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
+    return -(-(der + 4096) // 1024) * 1024
+
+
+def sign_pdf_cached(
+    pdf: bytes, signing_key: SigningKey, *, reason: str, field_name: str = "ChuKyUBND"
+) -> bytes:
+    """As sign_pdf, with the key loaded once per process and no dummy signature."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import get_pyca_cryptography_hash
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    private_key = _loaded_private_key(signing_key)
+
+    class LoadedKeySigner(signers.Signer):
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False):
+            return private_key.sign(
+                data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm)
+            )
+
+    def asn1(certificate_: x509.Certificate):
+        return asn1_x509.Certificate.load(certificate_.public_bytes(serialization.Encoding.DER))
+
+    own, issuers = certificate(signing_key), chain(signing_key)
+    signer = LoadedKeySigner(
+        signing_cert=asn1(own),
+        cert_registry=SimpleCertificateStore.from_certs([asn1(c) for c in issuers]),
+    )
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        reason=reason,
+        location="Việt Nam",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+    )
+    output = io.BytesIO()
+    signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)),
+        metadata,
+        signer=signer,
+        output=output,
+        bytes_reserved=_signature_bytes_reserved([own, *issuers]),
+    )
+    return output.getvalue()
