@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("xaso.safety.public_urls")),
     path("", include("xaso.safety.urls")),
     path("", include("xaso.dossiers.public_urls")),
+    path("", include("xaso.dossiers.urls")),
     path("", include("xaso.core.urls")),
     # Last: the GS1 resolver answers any path that begins with a numeric application identifier.
     path("", include((traceability_urls.resolver_urlpatterns, "gs1"))),

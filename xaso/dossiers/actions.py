@@ -597,3 +597,25 @@ def calendar_override_delete(*, day: datetime.date, by) -> None:
     deleted, _rows = CalendarOverride.objects.filter(day=day).delete()
     if deleted:
         audit.record(actor=by, verb="calendar.override_deleted", changes={"day": day.isoformat()})
+
+
+# --- For the officer pages (views.py) -----------------------------------------------------------
+APPLICANT_FIELDS = {"phone": "applicant_phone_encrypted", "id_number": "applicant_id_encrypted"}
+
+
+@transaction.atomic
+def dossier_applicant_reveal(*, dossier: Dossier, field: str, by) -> str:
+    """The applicant's phone or CCCD in clear, for an officer who may reveal it; audited."""
+    if field not in APPLICANT_FIELDS:
+        raise InvalidInput(_("Trường dữ liệu không hợp lệ."), field="field")
+    if not user_can(by, Capability.REVEAL_PERSONAL_DATA, dossier.commune):
+        raise DomainError(_("Bạn không có quyền xem dữ liệu này."))
+    token = getattr(dossier, APPLICANT_FIELDS[field])
+    value = crypto.decrypt(token, secret=_secret_key()) if token else ""
+    audit.record(
+        actor=by,
+        verb=f"dossier.applicant_{field}_revealed",
+        target=dossier,
+        place_path=dossier.commune.path,
+    )
+    return value

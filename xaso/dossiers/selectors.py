@@ -159,3 +159,133 @@ def statistics_for_user(*, user, since=None, until=None) -> dict:
         "by_procedure": list(by_procedure),
         "fees_by_month": list(fees_by_month),
     }
+
+
+# --- For the officer and citizen pages (views.py, citizen_views.py) ------------------------------
+def dossier_assignees(*, commune) -> QuerySet:
+    """Active users who may process dossiers of `commune` (a membership at it or above it)."""
+    from xaso.accounts.models import Membership, User
+    from xaso.accounts.roles import roles_with
+
+    ancestors = [prefix for prefix in _path_prefixes(commune.path)]
+    memberships = Membership.objects.filter(
+        role__in=roles_with(Capability.PROCESS_DOSSIERS), place__path__in=ancestors
+    )
+    return (
+        User.objects.filter(is_active=True, pk__in=memberships.values("user_id"))
+        .order_by("full_name", "username")
+        .distinct()
+    )
+
+
+def _path_prefixes(path: str) -> list[str]:
+    """ "/22/06913/" → ["/22/", "/22/06913/"]."""
+    parts = [part for part in path.split("/") if part]
+    return ["/" + "/".join(parts[: index + 1]) + "/" for index in range(len(parts))]
+
+
+def communes_online() -> QuerySet:
+    """Communes that take dossiers in XãSố: a one-stop officer holds a role at the commune."""
+    from xaso.accounts.models import Membership
+    from xaso.accounts.roles import roles_with
+    from xaso.places.models import Place
+
+    staffed = Membership.objects.filter(
+        role__in=roles_with(Capability.RECEIVE_DOSSIERS), place__kind=Place.Kind.COMMUNE
+    ).values("place_id")
+    return Place.objects.filter(pk__in=staffed).select_related("parent").order_by("name")
+
+
+def dossier_applicant_masked(dossier: Dossier) -> dict[str, str]:
+    """The applicant's phone, e-mail and CCCD with all but the last 3 characters hidden."""
+    from xaso.lib import crypto
+    from xaso.lib.text import mask
+
+    def masked(token: str) -> str:
+        if not token:
+            return ""
+        try:
+            return mask(crypto.decrypt(token, secret=actions._secret_key()), keep_end=3)
+        except crypto.DecryptionError:
+            return "⚠"
+
+    return {
+        "phone": masked(dossier.applicant_phone_encrypted),
+        "email": masked(dossier.applicant_email_encrypted),
+        "id_number": masked(dossier.applicant_id_encrypted),
+    }
+
+
+CHAIN_CHECK_LIMIT = 2000  # dossiers whose chain the statistics page verifies, newest first
+
+
+def dossier_statistics_detail(*, user, since=None, until=None) -> dict:
+    """What statistics_for_user leaves out, for the leader's page and its Decision 766
+    estimates: dossiers and fees per month and per procedure, payments by method, ratings,
+    digitised dossiers and validly signed chains (each chain verified, newest first)."""
+    from xaso.dossiers import chain
+    from xaso.dossiers.models import DossierDocument, Payment
+
+    dossiers = dossiers_for_user(user=user).order_by()
+    if since:
+        dossiers = dossiers.filter(submitted_at__date__gte=since)
+    if until:
+        dossiers = dossiers.filter(submitted_at__date__lte=until)
+    by_month = (
+        dossiers.annotate(month=TruncMonth("submitted_at"))
+        .values("month")
+        .annotate(count=Count("id"), online=Count("id", filter=Q(channel=Dossier.Channel.ONLINE)))
+        .order_by("month")
+    )
+    receipts = receipts_for_user(user=user).filter(status=Receipt.Status.ISSUED).order_by()
+    if since:
+        receipts = receipts.filter(issued_at__date__gte=since)
+    if until:
+        receipts = receipts.filter(issued_at__date__lte=until)
+    fees_by_month = (
+        receipts.annotate(month=TruncMonth("issued_at"))
+        .values("month")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("month")
+    )
+    fees_by_procedure = (
+        receipts.values("dossier__procedure__code", "dossier__procedure__name")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("-amount")
+    )
+    paid = Payment.objects.filter(dossier__in=dossiers, status=Payment.Status.PAID).aggregate(
+        paid=Count("id"), vietqr=Count("id", filter=Q(method=Payment.Method.VIETQR))
+    )
+    ratings = dossiers.filter(rating__isnull=False).aggregate(
+        count=Count("id"), total=Sum("rating")
+    )
+    recent = list(
+        dossiers.select_related("procedure", "commune").order_by("-submitted_at", "-id")[
+            :CHAIN_CHECK_LIMIT
+        ]
+    )
+    names: dict[int, set[str]] = {}
+    for dossier_id, name in DossierDocument.objects.filter(
+        dossier__in=[d.pk for d in recent],
+        kind__in=[DossierDocument.Kind.SUBMITTED, DossierDocument.Kind.SUPPLEMENT],
+    ).values_list("dossier_id", "name"):
+        names.setdefault(dossier_id, set()).add(name)
+    digitised = signed = 0
+    for dossier in recent:
+        required = {d["name"] for d in dossier.procedure.documents if d.get("required")}
+        if required <= names.get(dossier.pk, set()):
+            digitised += 1
+        if chain.chain_verify(dossier).intact:
+            signed += 1
+    return {
+        "by_month": list(by_month),
+        "fees_by_month": list(fees_by_month),
+        "fees_by_procedure": list(fees_by_procedure),
+        "payments_paid": paid["paid"],
+        "payments_vietqr": paid["vietqr"],
+        "ratings": ratings["count"],
+        "rating_total": ratings["total"] or 0,
+        "checked": len(recent),
+        "digitised": digitised,
+        "signed": signed,
+    }
