@@ -63,6 +63,7 @@ bench: install wrk fonts
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/household_search.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/scan_throughput.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/stamp_run.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/mqtt_ingest.py
 	env -u DATABASE_URL $(BIN)/python bench/dossier_queue.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/dossier_queue.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/receipts.py

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -82,6 +82,11 @@ class _WorkerState:
     def __init__(self):
         self.cameras: dict[str, tuple[float, object]] = {}
         self.fetched: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def remember_snapshot(self, event_id: str) -> None:
+        self.fetched[event_id] = None
+        while len(self.fetched) > 10_000:
+            self.fetched.popitem(last=False)
 
 
 @dataclass
@@ -246,21 +251,18 @@ class Listener:
         logger.warning("mqtt: dropped a message on unexpected topic %s", topic)
         return None
 
-    # --- storing (worker threads) -------------------------------------------------------------
+    # --- storing (worker threads, or the caller with pump()) -----------------------------------
     def _worker(self, work_queue: queue.Queue) -> None:
         state = _WorkerState()
         try:
             while True:
-                work = work_queue.get()
-                if work is _STOP:
+                batch, stop = _drain(work_queue, wait=None)
+                if batch:
+                    self._handle_batch(batch, state)
+                if stop:
                     return
-                self._handle(work, state)
         finally:
             connection.close()
-
-    def _handle(self, work: Work, state: "_WorkerState") -> None:
-        if self._store_with_retry(work, state.cameras, state.fetched):
-            self._ack(work.mid, work.qos, work.generation)
 
     def pump(self, timeout: float = 0.0) -> int:
         """Inline mode (`workers=0`): store what has arrived, in the calling thread.
@@ -268,42 +270,88 @@ class Listener:
         Waits up to `timeout` seconds for the first message; returns how many were handled.
         """
         handled = 0
-        work_queue = self.queues[0]
         while True:
-            try:
-                wait = timeout if not handled and timeout else None
-                work = work_queue.get(timeout=wait) if wait else work_queue.get_nowait()
-            except queue.Empty:
+            batch, stop = _drain(self.queues[0], wait=timeout if not handled else 0)
+            if batch:
+                self._handle_batch(batch, self.inline_state)
+                handled += len(batch)
+            if stop or not batch:
                 return handled
-            if work is _STOP:
-                return handled
-            self._handle(work, self.inline_state)
-            handled += 1
 
-    def _store_with_retry(self, work: Work, cameras: dict, fetched) -> bool:
-        """True when the message may be acknowledged (stored, or dropped as unusable)."""
+    def _handle_batch(self, batch: list[Work], state: "_WorkerState") -> None:
+        """Store a batch in one transaction, then acknowledge every message of it.
+
+        Messages of one Frigate event in the batch (new, update…, end) become one call of
+        event_ingest with what they say together. If the database is away, nothing is
+        acknowledged and the batch is tried again; an unexpected database error in one
+        message sends the batch through again one message group at a time, so only the
+        guilty group is dropped.
+        """
+        groups = _coalesce(batch)
+        snapshots = {id(works): self._snapshot(work, state) for works, work in groups}
         delay = 1.0
         while True:
             try:
-                self._store(work, cameras, fetched)
-                return True
+                try:
+                    with transaction.atomic():
+                        for works, work in groups:
+                            self._store_group(works, work, state, snapshots[id(works)])
+                except (OperationalError, InterfaceError):
+                    raise
+                except DatabaseError:
+                    state.cameras.clear()
+                    for works, work in groups:
+                        with transaction.atomic():
+                            self._store_group(works, work, state, snapshots[id(works)], one=True)
+                break
             except (OperationalError, InterfaceError) as error:
-                # The database is away: keep the message unacknowledged and try again.
+                # The database is away: keep the messages unacknowledged and try again.
                 logger.error("mqtt: database unavailable (%s); retrying in %.0f s", error, delay)
                 self.stats["db_errors"] += 1
+                state.cameras.clear()
                 connection.close()
                 if self.stopping.wait(delay):
-                    return False  # left unacknowledged: the broker delivers it again
+                    return  # left unacknowledged: the broker delivers them again
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
-            except (DomainError, DatabaseError) as error:
-                message = getattr(error, "message", str(error))
-                logger.warning("mqtt: dropped a message on %s: %s", work.topic, message)
-                self.stats["dropped"] += 1
-                return True
-            except Exception:
-                logger.exception("mqtt: dropped a message on %s", work.topic)
-                self.stats["dropped"] += 1
-                return True
+        for works, work in groups:
+            if snapshots[id(works)] is not None and isinstance(work.item, ingest.FrigateEvent):
+                state.remember_snapshot(work.item.event_id)
+            for each in works:
+                self._ack(each.mid, each.qos, each.generation)
+
+    def _store_group(self, works, work: Work, state, snapshot, *, one: bool = False) -> None:
+        try:
+            if one:
+                with transaction.atomic():
+                    self._store(work, state.cameras, snapshot)
+            else:
+                self._store(work, state.cameras, snapshot)
+            self.stats["stored"] += len(works) if work.kind == "event" else 0
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError as error:
+            if not one:
+                raise
+            logger.warning("mqtt: dropped a message on %s: %s", work.topic, error)
+            self.stats["dropped"] += len(works)
+        except DomainError as error:
+            logger.warning("mqtt: dropped a message on %s: %s", work.topic, error.message)
+            self.stats["dropped"] += len(works)
+        except Exception:  # a bug must not stop the listener: log it, drop the message
+            logger.exception("mqtt: dropped a message on %s", work.topic)
+            self.stats["dropped"] += len(works)
+
+    def _snapshot(self, work: Work, state: "_WorkerState") -> bytes | None:
+        """Frigate's snapshot, fetched before the transaction opens, once per event."""
+        event = work.item
+        if (
+            work.kind != "event"
+            or not event.has_snapshot
+            or not settings.XASO_FRIGATE_URL
+            or event.event_id in state.fetched
+        ):
+            return None
+        return fetch_snapshot(event.event_id)
 
     def _camera(self, name: str, cameras: dict):
         now = time.monotonic()
@@ -314,7 +362,7 @@ class Listener:
         cameras[name] = (now + CAMERA_CACHE_SECONDS, camera)
         return camera
 
-    def _store(self, work: Work, cameras: dict, fetched) -> None:
+    def _store(self, work: Work, cameras: dict, snapshot: bytes | None) -> None:
         camera = self._camera(work.camera_name, cameras)
         if camera is None:
             logger.warning("mqtt: dropped a message for unknown camera %r", work.camera_name)
@@ -324,16 +372,72 @@ class Listener:
             actions.camera_status_report(camera=camera, online=work.item)
             self.stats["status"] += 1
             return
-        event: ingest.FrigateEvent = work.item
-        snapshot = None
-        if event.has_snapshot and settings.XASO_FRIGATE_URL and event.event_id not in fetched:
-            snapshot = fetch_snapshot(event.event_id)
-        actions.event_ingest(camera=camera, snapshot=snapshot, **event.fields)
-        if snapshot is not None:
-            fetched[event.event_id] = None
-            while len(fetched) > 10_000:
-                fetched.popitem(last=False)
-        self.stats["stored"] += 1
+        actions.event_ingest(camera=camera, snapshot=snapshot, **work.item.fields)
+
+
+BATCH_MAX = 100
+
+
+def _drain(work_queue: queue.Queue, *, wait: float | None) -> tuple[list[Work], bool]:
+    """Up to BATCH_MAX messages: the first waited for (`wait` None: forever; 0: not at all),
+    the rest only if already queued. Also says whether the stop marker was met."""
+    batch: list[Work] = []
+    try:
+        first = work_queue.get(timeout=wait) if wait else work_queue.get(block=wait is None)
+    except queue.Empty:
+        return batch, False
+    item = first
+    while True:
+        if item is _STOP:
+            return batch, True
+        batch.append(item)
+        if len(batch) >= BATCH_MAX:
+            return batch, False
+        try:
+            item = work_queue.get_nowait()
+        except queue.Empty:
+            return batch, False
+
+
+def _coalesce(batch: list[Work]) -> list[tuple[list[Work], Work]]:
+    """Group the messages of one Frigate event; each group with one Work saying it all."""
+    groups: dict[tuple, tuple[list[Work], Work]] = {}
+    for work in batch:
+        if work.kind != "event":
+            groups[("status", id(work))] = ([work], work)
+            continue
+        key = ("event", work.camera_name, work.item.event_id)
+        if key not in groups:
+            groups[key] = ([work], work)
+            continue
+        works, merged = groups[key]
+        works.append(work)
+        groups[key] = (works, _merge(merged, work))
+    return list(groups.values())
+
+
+def _merge(earlier: Work, later: Work) -> Work:
+    """What two messages of one event say together: the best score, every zone, the end."""
+    first, second = earlier.item.fields, later.item.fields
+    scores = [score for score in (first["score"], second["score"]) if score is not None]
+    fields = {
+        **second,
+        "label": first["label"] or second["label"],
+        "score": max(scores) if scores else None,
+        "zones": sorted(set(first["zones"]) | set(second["zones"])),
+        "started_at": first["started_at"],
+        "ended_at": second["ended_at"] or first["ended_at"],
+    }
+    event = ingest.FrigateEvent(
+        camera_name=later.item.camera_name,
+        event_id=later.item.event_id,
+        kind=later.item.kind,
+        has_snapshot=earlier.item.has_snapshot or later.item.has_snapshot,
+        fields=fields,
+    )
+    return Work(
+        later.mid, later.qos, later.generation, later.topic, "event", later.camera_name, event
+    )
 
 
 def fetch_snapshot(event_id: str) -> bytes | None:
