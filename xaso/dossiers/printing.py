@@ -71,19 +71,23 @@ def sign_document(pdf_bytes: bytes, commune: Place, reason: str) -> bytes:
     from pyhanko.sign.fields import enumerate_sig_fields
     from pyhanko.sign.general import SigningError
 
+    unreadable = DomainError(_("Không ký số được tệp PDF này (tệp hỏng hoặc bị khoá)."))
     try:
         reader = PdfFileReader(io.BytesIO(pdf_bytes))
         taken = {name for name, _value, _ref in enumerate_sig_fields(reader)}
-        field_name = next(
-            name
-            for name in ("ChuKyUBND", *(f"ChuKyUBND{n}" for n in range(2, 100)))
-            if name not in taken
-        )
+    except (PdfError, ValueError, KeyError, IndexError, TypeError) as error:
+        raise unreadable from error
+    field_name = next(
+        name
+        for name in ("ChuKyUBND", *(f"ChuKyUBND{n}" for n in range(2, 1000)))
+        if name not in taken
+    )
+    try:
         return signing.sign_pdf_cached(
             pdf_bytes, signing.signing_key_for(commune), reason=reason, field_name=field_name
         )
-    except (PdfError, SigningError, ValueError, KeyError, IndexError, StopIteration) as error:
-        raise DomainError(_("Không ký số được tệp PDF này (tệp hỏng hoặc bị khoá).")) from error
+    except (PdfError, SigningError) as error:
+        raise unreadable from error
 
 
 def _place_name(place: Place | None) -> str:
