@@ -175,6 +175,21 @@ def test_guessing_codes_is_rate_limited_per_client(trace, client, settings):
     assert client.get("/s/ABCDABCDABCDABCDAB99", REMOTE_ADDR="203.0.113.10").status_code == 404
 
 
+def test_a_blocked_guesser_is_refused_from_memory_even_for_a_genuine_code(
+    issued, trace, client, settings
+):
+    from django.core.cache import cache
+
+    settings.XASO_STAMP_MISSES_PER_MINUTE = 1
+    address = "203.0.113.77"
+    for n in range(2):
+        client.get(f"/s/ABCDABCDABCDABCDAC{n:02d}", REMOTE_ADDR=address)
+    cache.clear()  # the block no longer needs the shared counter in this process
+    genuine = _codes(issued)[0]
+    assert client.get(f"/s/{genuine}", REMOTE_ADDR=address).status_code == 429
+    assert client.get(f"/s/{genuine}", REMOTE_ADDR="203.0.113.78").status_code == 200
+
+
 def test_a_counterfeit_report_reaches_the_producer_and_the_commune(issued, trace, client, api_as):
     code = _codes(issued)[0]
     response = client.post(

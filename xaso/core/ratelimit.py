@@ -5,6 +5,8 @@ allowed per window that begins with the first hit (no burst of twice the limit a
 boundary, as fixed clock-aligned windows allow).
 """
 
+import time
+
 from django.core.cache import cache
 
 
@@ -24,3 +26,37 @@ def allow(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool
 def exceeded(*, scope: str, key: str, limit: int) -> bool:
     """True when `key` has already used up `limit` hits in `scope`; counts nothing."""
     return (cache.get(f"ratelimit:{scope}:{key}") or 0) >= limit
+
+
+# Clients this process has seen go over a limit, until their window ends: checking them costs
+# no cache round trip, so pages that count only failures (unknown stamp codes) can skip the
+# cache entirely for everyone else. Another process learns of the block at the client's next
+# failure there (its own count in the cache is already over), so at most one extra failure
+# per process gets an answer.
+_blocked_until: dict[tuple[str, str], float] = {}
+_BLOCKED_MAX = 10_000
+
+
+def blocked_here(*, scope: str, key: str) -> bool:
+    until = _blocked_until.get((scope, key))
+    if until is None:
+        return False
+    if until > time.monotonic():
+        return True
+    _blocked_until.pop((scope, key), None)
+    return False
+
+
+def block_here(*, scope: str, key: str, window_seconds: int = 60) -> None:
+    if len(_blocked_until) >= _BLOCKED_MAX:  # a flood of addresses: forget the oldest half
+        for stale in sorted(_blocked_until, key=_blocked_until.get)[: _BLOCKED_MAX // 2]:
+            _blocked_until.pop(stale, None)
+    _blocked_until[(scope, key)] = time.monotonic() + window_seconds
+
+
+def count_failure(*, scope: str, key: str, limit: int, window_seconds: int = 60) -> bool:
+    """Count one failure (an unknown code); False, and blocked in this process, once over."""
+    if allow(scope=scope, key=key, limit=limit, window_seconds=window_seconds):
+        return True
+    block_here(scope=scope, key=key, window_seconds=window_seconds)
+    return False

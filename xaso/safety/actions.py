@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -265,8 +266,20 @@ def camera_stream_url(camera: Camera) -> str:
 
 
 def camera_heartbeat(*, camera: Camera, at: datetime.datetime | None = None) -> None:
-    """The camera (or its NVR) spoke: mark it online. One UPDATE, no audit row (frequent)."""
+    """The camera (or its NVR) spoke: mark it online. One UPDATE, no audit row (frequent).
+
+    A busy camera sends many events a second; the row is written only when the copy in
+    memory is offline or older than a quarter of the heartbeat (at most 15 s), which still
+    keeps it far inside the period after which the clock declares the camera silent.
+    """
     at = at or timezone.now()
+    fresh_for = datetime.timedelta(seconds=min(15, camera.heartbeat_seconds / 4))
+    if (
+        camera.status == Camera.Status.ONLINE
+        and camera.last_seen_at is not None
+        and at - camera.last_seen_at < fresh_for
+    ):
+        return
     Camera.objects.filter(pk=camera.pk).update(last_seen_at=at, status=Camera.Status.ONLINE)
     camera.last_seen_at, camera.status = at, Camera.Status.ONLINE
 
@@ -462,25 +475,21 @@ def _check_snapshot(snapshot: bytes) -> None:
 
 
 def _event_upsert(camera, source, source_id, fields) -> tuple[CameraEvent, bool]:
-    """Insert, or lock and update the row a previous delivery wrote."""
-    existing = (
-        CameraEvent.objects.select_for_update()
-        .filter(camera=camera, source=source, source_id=source_id)
-        .first()
-    )
-    if existing is None:
-        try:
-            with transaction.atomic():  # a concurrent delivery may insert between the two
-                return (
-                    CameraEvent.objects.create(
-                        camera=camera, source=source, source_id=source_id, **fields
-                    ),
-                    True,
-                )
-        except IntegrityError:
-            existing = CameraEvent.objects.select_for_update().get(
-                camera=camera, source=source, source_id=source_id
+    """Insert; if a previous delivery wrote the row, lock it and update it instead.
+
+    Inserting first costs one statement for a new event (the common case) and lets the
+    unique constraint decide between two deliveries racing each other.
+    """
+    try:
+        with transaction.atomic():
+            event = CameraEvent.objects.create(
+                camera=camera, source=source, source_id=source_id, **fields
             )
+        return event, True
+    except IntegrityError:
+        existing = CameraEvent.objects.select_for_update().get(
+            camera=camera, source=source, source_id=source_id
+        )
     _event_merge(existing, fields)
     return existing, False
 
@@ -511,7 +520,7 @@ def _apply_rules(event: CameraEvent) -> Incident | None:
     if event.incident_id is not None:
         return None
     now = timezone.now()
-    for rule in Rule.objects.filter(camera_id=event.camera_id, is_active=True).order_by("id"):
+    for rule in _active_rules(event.camera):
         verdict = rules.evaluate(rule, event, now=now)
         if not verdict.matched:
             continue
@@ -521,6 +530,22 @@ def _apply_rules(event: CameraEvent) -> Incident | None:
             return None
         return _incident_from_rule(rule, event, verdict)
     return None
+
+
+RULES_CACHE_SECONDS = 10
+
+
+def _active_rules(camera: Camera) -> list[Rule]:
+    """The camera's active rules, kept on the camera object for a few seconds: the MQTT
+    listener reuses its camera objects, so a burst of events reads the rules once. A changed
+    rule applies within RULES_CACHE_SECONDS."""
+    cached = getattr(camera, "_active_rules_cache", None)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    active = list(Rule.objects.filter(camera_id=camera.pk, is_active=True).order_by("id"))
+    camera._active_rules_cache = (now + RULES_CACHE_SECONDS, active)
+    return active
 
 
 def _open_incident_for_rule(rule: Rule, event: CameraEvent) -> Incident | None:

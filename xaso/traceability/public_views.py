@@ -166,14 +166,18 @@ def public_stamp(request, code: str):
     """/s/{code}: is this stamp genuine? Records the scan."""
     if request.method == "OPTIONS":
         return _options()
-    limit = settings.XASO_STAMP_MISSES_PER_MINUTE
-    if ratelimit.exceeded(scope="stamp-miss", key=_guessing_key(request), limit=limit):
-        return problem(request, 429, "Bạn đã thử quá nhiều mã không tồn tại. Vui lòng thử lại sau.")
+    # Only unknown codes count. A client over the limit is refused before any lookup, from
+    # this process's memory (no cache round trip on a genuine scan); see core.ratelimit.
+    guesser = _guessing_key(request)
+    if ratelimit.blocked_here(scope="stamp-miss", key=guesser):
+        return _too_many_guesses(request)
     verdict = public.stamp_verdict(code, province=_province(request))
     facts = public.stamp_facts(verdict)
     status = 200
     if verdict.status == Scan.Result.UNKNOWN:
-        ratelimit.allow(scope="stamp-miss", key=_guessing_key(request), limit=limit)
+        limit = settings.XASO_STAMP_MISSES_PER_MINUTE
+        if not ratelimit.count_failure(scope="stamp-miss", key=guesser, limit=limit):
+            return _too_many_guesses(request)
         status = 404
     if wants(request) == "json":
         return with_cors(JsonResponse(facts, status=status, **_JSON))
@@ -186,6 +190,10 @@ def public_stamp(request, code: str):
         "report_section": _report_section(canonical) if verdict.stamp else "",
     }
     return _page("traceability/public_stamp.html", context, status=status)
+
+
+def _too_many_guesses(request):
+    return problem(request, 429, "Bạn đã thử quá nhiều mã không tồn tại. Vui lòng thử lại sau.")
 
 
 _ACTION_MARK = "\x00action\x00"  # cannot occur in a template's output
