@@ -249,7 +249,10 @@ def appointment_slip(request, code):
 # --- The dossier page ---------------------------------------------------------------------------
 def _transition_form(dossier, action, data=None, files=None):
     form = TransitionForm(
-        data, files, assignees=selectors.dossier_assignees(commune=dossier.commune)
+        data,
+        files,
+        assignees=selectors.dossier_assignees(commune=dossier.commune),
+        auto_id=f"id_{action}_%s",  # one form per action on the page: ids stay unique
     )
     note = form.fields["note"]
     if action in NOTE_LABELS:
@@ -325,9 +328,9 @@ def _dossier_page(request, code, *, status=200, **failed):
             "amount": format_vnd(receipt.amount),
             "verify_url": _receipt_url(receipt),
             "cancel_form": failed.get("cancel_forms", {}).get(receipt.public_id)
-            or ReceiptCancelForm(),
+            or ReceiptCancelForm(auto_id=f"id_cancel_{receipt.public_id}_%s"),
             "replace_form": failed.get("replace_forms", {}).get(receipt.public_id)
-            or ReceiptReplaceForm(),
+            or ReceiptReplaceForm(auto_id=f"id_replace_{receipt.public_id}_%s"),
         }
         for receipt in dossier.receipts.select_related("series").order_by("issued_at", "id")
     ]
@@ -360,18 +363,20 @@ def _dossier_page(request, code, *, status=200, **failed):
                 "amount": format_vnd(payment.amount),
                 "issuable": can_receipts and _issuable(payment),
                 "confirm_form": failed.get("confirm_forms", {}).get(payment.public_id)
-                or PaymentConfirmForm(),
+                or PaymentConfirmForm(auto_id=f"id_confirm_{payment.public_id}_%s"),
             }
             for payment in payments
         ],
         "receipts": receipt_rows,
         "payment_form": failed.get("payment_form")
         or PaymentRequestForm(
-            initial={"fee_name": fee.fee_name, "amount": fee.fee_amount or None, "method": "cash"}
+            auto_id="id_payment_%s",
+            initial={"fee_name": fee.fee_name, "amount": fee.fee_amount or None, "method": "cash"},
         ),
         "receipt_form": failed.get("receipt_form")
         or ReceiptIssueForm(
-            initial={"fee_name": fee.fee_name, "amount": fee.fee_amount or None, "method": "cash"}
+            auto_id="id_receipt_%s",
+            initial={"fee_name": fee.fee_name, "amount": fee.fee_amount or None, "method": "cash"},
         ),
         "fee": format_vnd(fee.fee_amount) if fee.fee_amount else "",
         "today": timezone.localdate(),
@@ -487,7 +492,7 @@ def _dossier_for_receipts(request, code) -> Dossier:
 @require_POST
 def payment_request(request, code):
     dossier = _dossier_for_receipts(request, code)
-    form = PaymentRequestForm(request.POST)
+    form = PaymentRequestForm(request.POST, auto_id="id_payment_%s")
     if form.is_valid() and act(
         form,
         lambda: receipts.payment_request(dossier=dossier, by=request.user, **form.cleaned_data),
@@ -508,7 +513,7 @@ def _payment(request, public_id) -> Payment:
 @require_POST
 def payment_confirm(request, public_id):
     payment = _payment(request, public_id)
-    form = PaymentConfirmForm(request.POST)
+    form = PaymentConfirmForm(request.POST, auto_id=f"id_confirm_{payment.public_id}_%s")
     if form.is_valid() and act(
         form,
         lambda: receipts.payment_confirm(
@@ -535,7 +540,7 @@ def payment_qr(request, public_id):
 @require_POST
 def receipt_issue(request, code):
     dossier = _dossier_for_receipts(request, code)
-    form = ReceiptIssueForm(request.POST)
+    form = ReceiptIssueForm(request.POST, auto_id="id_receipt_%s")
     payment = None
     if form.is_valid() and form.cleaned_data["payment"]:
         payment = dossier.payments.filter(public_id=form.cleaned_data["payment"]).first()
@@ -570,7 +575,7 @@ def _receipt(request, public_id) -> Receipt:
 @require_POST
 def receipt_cancel(request, public_id):
     receipt = _receipt(request, public_id)
-    form = ReceiptCancelForm(request.POST)
+    form = ReceiptCancelForm(request.POST, auto_id=f"id_cancel_{receipt.public_id}_%s")
     if form.is_valid() and act(
         form,
         lambda: receipts.receipt_cancel(
@@ -588,7 +593,7 @@ def receipt_cancel(request, public_id):
 @require_POST
 def receipt_replace(request, public_id):
     receipt = _receipt(request, public_id)
-    form = ReceiptReplaceForm(request.POST)
+    form = ReceiptReplaceForm(request.POST, auto_id=f"id_replace_{receipt.public_id}_%s")
     if form.is_valid():
         data = form.cleaned_data
         new = act(
