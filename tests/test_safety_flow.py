@@ -272,7 +272,6 @@ def test_the_workflow_runs_new_acknowledged_dispatched_resolved_closed(world, sa
     assert incident.status == "closed" and incident.assignee == police
     assert list(incident.steps.values_list("action", flat=True)) == [
         "opened",
-        "event",
         "acknowledge",
         "dispatch",
         "resolve",
@@ -300,7 +299,7 @@ def test_a_village_head_sees_incidents_but_cannot_handle_them(world, safety):
         actions.incident_transition(
             incident=incident, action="acknowledge", by=world.users["truongthon"]
         )
-    assert incident.steps.count() == 2
+    assert incident.steps.count() == 1
 
 
 # --- Alerts -----------------------------------------------------------------------------------
@@ -423,7 +422,7 @@ def test_an_incident_detail_lists_its_events_with_their_source_ids_and_timeline(
     incident = Incident.objects.get()
     body = api_as("congan").get(f"/safety/incidents/{incident.public_id}").json()
     assert [event["source_id"] for event in body["events"]] == ["1700000001.5-xyz"]
-    assert [step["action"] for step in body["timeline"]] == ["opened", "event"]
+    assert [step["action"] for step in body["timeline"]] == ["opened"]
     assert body["explanation"]["rule"] == safety.person_rule.public_id
 
 

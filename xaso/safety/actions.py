@@ -175,7 +175,7 @@ def _zones(zones) -> list[dict]:
         for point in polygon:
             try:
                 x, y = (float(value) for value in point)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, OverflowError) as error:
                 raise InvalidInput(_("Đỉnh của vùng phải là [x, y]."), field="zones") from error
             if not (0 <= x <= 1 and 0 <= y <= 1):
                 raise InvalidInput(
@@ -559,22 +559,17 @@ def _open_incident_for_rule(rule: Rule, event: CameraEvent) -> Incident | None:
 
 
 def _incident_join(incident: Incident, event: CameraEvent) -> None:
+    """Link the event. The incident's events are its evidence list; the timeline keeps to
+    what people and rules did, so a crowd of events does not drown it."""
     event.incident = incident
     event.save(update_fields=["incident"])
     if incident.last_event_at is None or event.started_at > incident.last_event_at:
         incident.last_event_at = event.started_at
         incident.save(update_fields=["last_event_at", "updated_at"])
-    IncidentStep.objects.create(
-        incident=incident,
-        at=timezone.now(),
-        action="event",
-        status=incident.status,
-        data={"source": event.source, "source_id": event.source_id, "label": event.label},
-    )
 
 
 def _incident_from_rule(rule: Rule, event: CameraEvent, verdict) -> Incident:
-    camera = Camera.objects.select_related("place").get(pk=event.camera_id)
+    camera = event.camera  # the caller's object, its place usually loaded already
     title = _("%(category)s tại %(camera)s") % {
         "category": Incident.Category(rule.category).label,
         "camera": camera.name,
