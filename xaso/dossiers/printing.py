@@ -83,7 +83,7 @@ def sign_document(pdf_bytes: bytes, commune: Place, reason: str) -> bytes:
         if name not in taken
     )
     try:
-        return signing.sign_pdf_cached(
+        return signing.sign_pdf(
             pdf_bytes, signing.signing_key_for(commune), reason=reason, field_name=field_name
         )
     except (PdfError, SigningError) as error:

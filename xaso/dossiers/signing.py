@@ -16,7 +16,6 @@ import hashlib
 import io
 import json
 
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -138,6 +137,8 @@ def signing_key_import(
         ) from error
     if key is None or certificate is None or not isinstance(key, rsa.RSAPrivateKey):
         raise InvalidInput(_("Tệp PKCS#12 phải chứa khoá RSA và chứng thư số."), field="file")
+    if SigningKey.objects.filter(fingerprint=_fingerprint(certificate)).exists():
+        raise InvalidInput(_("Chứng thư số này đã được nhập."), field="file")
     signing_key = _store(
         commune, label or certificate.subject.rfc4514_string(), key, certificate, chain or []
     )
@@ -177,7 +178,9 @@ def record_hash(record: dict) -> str:
 
 
 def sign_hash(signing_key: SigningKey, digest_hex: str) -> str:
-    signature = _private_key(signing_key).sign(bytes.fromhex(digest_hex), PSS, hashes.SHA256())
+    signature = _loaded_private_key(signing_key).sign(
+        bytes.fromhex(digest_hex), PSS, hashes.SHA256()
+    )
     return base64.b64encode(signature).decode()
 
 
@@ -193,51 +196,10 @@ def signature_valid(certificate_pem: str, digest_hex: str, signature_b64: str) -
 
 
 # --- PDFs ---------------------------------------------------------------------------------------
-def sign_pdf(
-    pdf: bytes, signing_key: SigningKey, *, reason: str, field_name: str = "ChuKyUBND"
-) -> bytes:
-    """A PAdES baseline (B-B) signature over the whole document, with the chain embedded."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-    key_der = _private_key(signing_key).private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    signer = signers.SimpleSigner(
-        signing_cert=asn1_x509.Certificate.load(
-            certificate(signing_key).public_bytes(serialization.Encoding.DER)
-        ),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs(
-            [
-                asn1_x509.Certificate.load(issuer.public_bytes(serialization.Encoding.DER))
-                for issuer in chain(signing_key)
-            ]
-        ),
-    )
-    metadata = signers.PdfSignatureMetadata(
-        field_name=field_name,
-        reason=reason,
-        location="Việt Nam",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-    )
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    output = io.BytesIO()
-    signers.sign_pdf(writer, metadata, signer=signer, output=output)
-    return output.getvalue()
-
-
-# --- PDFs, the fast path for printed forms --------------------------------------------------------
-# Added for the one-stop-shop forms (printing.py, decision 0016); sign_pdf above is unchanged.
-# sign_pdf loads the private key three times per document (here, then twice inside pyHanko:
-# once for a dummy signature that sizes the signature field, once for the real one), and each
-# load runs OpenSSL's RSA consistency check, ~0.15 s: ~1 s per form. Here the key is loaded
-# once per process and key, and the field is sized from the certificates, so a form is signed
-# in a few tens of milliseconds. The signature is the same PAdES B-B (RSA PKCS#1 v1.5, SHA-256).
+# Loading an RSA key runs OpenSSL's consistency check (~0.15 s), and pyHanko's SimpleSigner
+# loads it twice per document (a dummy signature sizes the field, then the real one). So the
+# key is loaded once per process, and the field is sized from the certificates: a form is
+# signed in a few tens of milliseconds (decision 0016).
 _LOADED_KEYS: dict[str, object] = {}
 
 
@@ -255,10 +217,11 @@ def _signature_bytes_reserved(certificates: list[x509.Certificate]) -> int:
     return -(-(der + 4096) // 1024) * 1024
 
 
-def sign_pdf_cached(
+def sign_pdf(
     pdf: bytes, signing_key: SigningKey, *, reason: str, field_name: str = "ChuKyUBND"
 ) -> bytes:
-    """As sign_pdf, with the key loaded once per process and no dummy signature."""
+    """A PAdES baseline (B-B) signature over the whole document (RSA PKCS#1 v1.5, SHA-256,
+    /ETSI.CAdES.detached), with the certificate chain embedded."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import get_pyca_cryptography_hash
