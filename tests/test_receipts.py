@@ -441,17 +441,26 @@ def test_a_cash_payment_is_collected_when_its_receipt_is_issued(world, dossier):
 
 
 # --- API ----------------------------------------------------------------------------------------
-def test_issuing_over_the_api_answers_201_with_the_receipt_and_its_links(api_as, dossier):
+def test_issuing_over_the_api_answers_201_with_the_receipt_and_its_links(
+    api_as, dossier, django_capture_on_commit_callbacks
+):
+    from tests.worker import run_queued_tasks
+
     api = api_as("motcua")
-    response = api.post(
-        f"/dossiers/{dossier.code}/receipts", {"fee": FEE, "amount": 8000, "method": "cash"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            f"/dossiers/{dossier.code}/receipts", {"fee": FEE, "amount": 8000, "method": "cash"}
+        )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["number"] == "0000001" and body["template_symbol"] == "01BLP0-001"
     assert re.fullmatch(r"AA-\d\dE", body["series"]) and body["status"] == "issued"
     assert body["amount"] == 8000 and body["amount_in_words"] == "Tám nghìn đồng"
     assert body["verify_url"].endswith(f"/bien-lai/{body['id']}/")
+    pending = api.get(f"/receipts/{body['id']}/pdf")  # the signing job has not run yet
+    assert pending.status_code == 202 and pending["Retry-After"] == "2"
+    assert "ký số" in pending.json()["detail"]
+    run_queued_tasks()
     pdf = api.get(f"/receipts/{body['id']}/pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
@@ -539,3 +548,52 @@ def test_a_vietqr_payment_without_an_account_is_a_409_in_vietnamese(api_as, doss
         f"/dossiers/{dossier.code}/payments", {"fee": FEE, "amount": 8000, "method": "vietqr"}
     )
     assert response.status_code == 409 and "tài khoản" in response.json()["detail"]
+
+
+def test_a_payment_named_in_the_body_that_is_unknown_is_a_422_on_that_field(api_as, dossier):
+    response = api_as("motcua").post(
+        f"/dossiers/{dossier.code}/receipts",
+        {"fee": FEE, "amount": 8000, "payment": "khongcokhoanthu1"},
+    )
+    assert response.status_code == 422 and response.json()["field"] == "payment"
+
+
+def test_the_receipt_list_of_a_dossier_costs_the_same_queries_for_one_or_many(
+    api_as, world, dossier
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_as("motcua")
+    url = f"/dossiers/{dossier.code}/receipts"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    first = issue(dossier, world)
+    api.get(url)  # the token's first use of the minute records itself (one UPDATE)
+    one = queries()
+    receipts.receipt_replace(receipt=first, reason="Sai", by=world.users["motcua"])
+    for _ in range(5):
+        issue(dossier, world)
+    many = queries()
+    assert many == one
+    assert len(api.get(url).json()) == 7
+
+
+def test_a_receipt_whose_pdf_job_was_lost_is_queued_again_on_download(api_as, world, dossier):
+    from django_tasks_db.models import DBTaskResult
+
+    from tests.worker import run_queued_tasks
+
+    receipt = issue(dossier, world)  # its after-commit job never ran (the test's transaction)
+    Receipt.objects.filter(pk=receipt.pk).update(
+        issued_at=timezone.now() - receipts.PDF_REQUEUE_AFTER * 2
+    )
+    api = api_as("motcua")
+    assert api.get(f"/receipts/{receipt.public_id}/pdf").status_code == 202
+    assert DBTaskResult.objects.count() == 1
+    run_queued_tasks()
+    assert api.get(f"/receipts/{receipt.public_id}/pdf").status_code == 200

@@ -6,10 +6,12 @@ VIEW_DOSSIERS. A receipt or payment outside the caller's scope answers 404 like 
 
 import datetime
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from xaso.accounts.roles import Capability
+from xaso.core.errors import InvalidInput
 from xaso.dossiers import receipt_pdf, receipts, selectors
 from xaso.dossiers.models import Receipt
 from xaso.lib.vn_money import amount_in_words
@@ -75,8 +77,10 @@ class ReceiptOut(Schema):
 
     @staticmethod
     def resolve_replaced_by(receipt) -> str | None:
-        replacement = Receipt.objects.filter(replaces=receipt).only("public_id").first()
-        return replacement.public_id if replacement else None
+        try:
+            return receipt.replaced_by.public_id  # reverse one-to-one; joined in lists
+        except Receipt.DoesNotExist:
+            return None
 
     @staticmethod
     def resolve_pdf_url(receipt) -> str:
@@ -171,9 +175,12 @@ def receipt_issue(request, code: str, payload: ReceiptIn):
     )
     payment = None
     if payload.payment:
-        payment = receipts.payment_get_for_user(
-            user=request.auth, public_id=payload.payment, capability=Capability.ISSUE_RECEIPTS
-        )
+        try:
+            payment = receipts.payment_get_for_user(
+                user=request.auth, public_id=payload.payment, capability=Capability.ISSUE_RECEIPTS
+            )
+        except Http404 as error:  # named in the body: a field error, as places.api does
+            raise InvalidInput(_("Không tìm thấy khoản thu này."), field="payment") from error
     receipt = receipts.receipt_issue(
         dossier=dossier,
         fee_name=payload.fee,
@@ -188,7 +195,8 @@ def receipt_issue(request, code: str, payload: ReceiptIn):
 @router.get("/dossiers/{code}/receipts", response=list[ReceiptOut])
 def receipt_list(request, code: str):
     dossier = selectors.dossier_get_for_user(user=request.auth, code=code)
-    return selectors.receipts_for_user(user=request.auth).filter(dossier=dossier)
+    receipts_of_dossier = selectors.receipts_for_user(user=request.auth).filter(dossier=dossier)
+    return receipts_of_dossier.select_related("replaces", "replaced_by")
 
 
 @router.get("/receipts/{public_id}", response=ReceiptOut)
@@ -215,11 +223,25 @@ def receipt_replace(request, public_id: str, payload: ReplaceIn):
     return Status(201, new)
 
 
-@router.get("/receipts/{public_id}/pdf", response={200: None})
+class PendingOut(Schema):
+    detail: str
+
+
+@router.get("/receipts/{public_id}/pdf", response={200: None, 202: PendingOut})
 def receipt_pdf_download(request, public_id: str):
+    """The signed PDF; 202 with Retry-After while the job that signs it has not run yet."""
     receipt = _receipt(request, public_id)
+    data = receipts.receipt_pdf_stored(receipt)
+    if data is None:
+        pending = JsonResponse(
+            {"detail": _("Biên lai đang được ký số, vui lòng thử lại sau giây lát.")},
+            status=202,
+            json_dumps_params={"ensure_ascii": False},
+        )
+        pending["Retry-After"] = "2"
+        return pending
     number = receipt_pdf.display_number(receipt)
-    response = HttpResponse(receipts.receipt_pdf(receipt), content_type="application/pdf")
+    response = HttpResponse(data, content_type="application/pdf")
     filename = f"bien-lai-{receipt.series.series}-{number}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
