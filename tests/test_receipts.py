@@ -457,14 +457,12 @@ def test_issuing_over_the_api_answers_201_with_the_receipt_and_its_links(
     assert re.fullmatch(r"AA-\d\dE", body["series"]) and body["status"] == "issued"
     assert body["amount"] == 8000 and body["amount_in_words"] == "Tám nghìn đồng"
     assert body["verify_url"].endswith(f"/bien-lai/{body['id']}/")
-    pending = api.get(f"/receipts/{body['id']}/pdf")  # the signing job has not run yet
-    assert pending.status_code == 202 and pending["Retry-After"] == "2"
-    assert "ký số" in pending.json()["detail"]
-    run_queued_tasks()
-    pdf = api.get(f"/receipts/{body['id']}/pdf")
+    pdf = api.get(f"/receipts/{body['id']}/pdf")  # before the job: rendered and stored now
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert body["pdf_url"] == f"/api/v1/receipts/{body['id']}/pdf"
+    run_queued_tasks()  # the job after commit finds the file stored and leaves it
+    assert api.get(f"/receipts/{body['id']}/pdf").content == pdf.content
     listed = api.get(f"/dossiers/{dossier.code}/receipts").json()
     assert [item["id"] for item in listed] == [body["id"]]
 
@@ -581,19 +579,3 @@ def test_the_receipt_list_of_a_dossier_costs_the_same_queries_for_one_or_many(
     many = queries()
     assert many == one
     assert len(api.get(url).json()) == 7
-
-
-def test_a_receipt_whose_pdf_job_was_lost_is_queued_again_on_download(api_as, world, dossier):
-    from django_tasks_db.models import DBTaskResult
-
-    from tests.worker import run_queued_tasks
-
-    receipt = issue(dossier, world)  # its after-commit job never ran (the test's transaction)
-    Receipt.objects.filter(pk=receipt.pk).update(
-        issued_at=timezone.now() - receipts.PDF_REQUEUE_AFTER * 2
-    )
-    api = api_as("motcua")
-    assert api.get(f"/receipts/{receipt.public_id}/pdf").status_code == 202
-    assert DBTaskResult.objects.count() == 1
-    run_queued_tasks()
-    assert api.get(f"/receipts/{receipt.public_id}/pdf").status_code == 200

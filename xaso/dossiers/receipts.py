@@ -6,13 +6,11 @@ Officers issuing at the same moment queue on that row; a crash anywhere before t
 back the increment with the receipt, so numbers are gapless and never given twice. Cancelled
 and replaced receipts keep their numbers; a replacement takes the next one.
 
-The PDF is made after the commit: a task renders and signs it (PAdES, the commune's key); the
-API answers 202 until it is stored (`receipt_pdf_stored`), while `receipt_pdf` renders it at
-once for callers that can wait. The first file stored wins (a conditional update), so every
+The PDF is made after the commit: a task renders and signs it (PAdES, the commune's key), and
+`receipt_pdf` renders it on the first download if the task has not run yet (layout + signature
+about 0.2 s, bench/receipts.py). The first file stored wins (a conditional update), so every
 download is the same signed file.
 """
-
-import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -318,25 +316,6 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     receipt.refresh_from_db(fields=["pdf"])
     with receipt.pdf.open("rb") as stored:
         return stored.read()
-
-
-PDF_REQUEUE_AFTER = datetime.timedelta(seconds=30)
-
-
-def receipt_pdf_stored(receipt: Receipt) -> bytes | None:
-    """The signed PDF if the job has stored it, else None (the API answers 202).
-
-    Render + signature take over a second (bench/receipts.py), too long for a request. A
-    receipt still without its PDF half a minute after issue lost its job (a crash after the
-    commit, a failed enqueue): it is queued again, and a second delivery is harmless.
-    """
-    receipt.refresh_from_db(fields=["pdf"])
-    if receipt.pdf:
-        with receipt.pdf.open("rb") as stored:
-            return stored.read()
-    if timezone.now() - receipt.issued_at > PDF_REQUEUE_AFTER:
-        receipt_pdf_job.enqueue(receipt_id=receipt.pk)
-    return None
 
 
 @task()

@@ -6,7 +6,7 @@ VIEW_DOSSIERS. A receipt or payment outside the caller's scope answers 404 like 
 
 import datetime
 
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
@@ -223,23 +223,11 @@ def receipt_replace(request, public_id: str, payload: ReplaceIn):
     return Status(201, new)
 
 
-class PendingOut(Schema):
-    detail: str
-
-
-@router.get("/receipts/{public_id}/pdf", response={200: None, 202: PendingOut})
+@router.get("/receipts/{public_id}/pdf", response={200: None})
 def receipt_pdf_download(request, public_id: str):
-    """The signed PDF; 202 with Retry-After while the job that signs it has not run yet."""
+    """The signed PDF: stored by the job after commit, or rendered now (about 0.2 s)."""
     receipt = _receipt(request, public_id)
-    data = receipts.receipt_pdf_stored(receipt)
-    if data is None:
-        pending = JsonResponse(
-            {"detail": _("Biên lai đang được ký số, vui lòng thử lại sau giây lát.")},
-            status=202,
-            json_dumps_params={"ensure_ascii": False},
-        )
-        pending["Retry-After"] = "2"
-        return pending
+    data = receipts.receipt_pdf(receipt)
     number = receipt_pdf.display_number(receipt)
     response = HttpResponse(data, content_type="application/pdf")
     filename = f"bien-lai-{receipt.series.series}-{number}.pdf"
