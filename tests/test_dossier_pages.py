@@ -164,6 +164,32 @@ def test_the_queue_filters_by_status_and_procedure(client_as, world, procedure, 
     assert client_as("motcua").get(ROOT, {"status": "flying"}).status_code == 400
 
 
+def test_live_search_answers_only_the_results_fragment(client_as, dossier):
+    response = client_as("motcua").get(
+        ROOT, {"q": dossier.code}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    html = _html(response)
+    assert dossier.code in html and "<html" not in html
+
+
+def test_a_specialist_finds_in_her_queue_what_was_assigned_to_her(
+    client_as, world, dossier, specialist
+):
+    assert dossier.code not in _html(client_as(specialist.username).get(ROOT))
+    actions.dossier_transition(
+        dossier=dossier, action="assign", by=world.users["motcua"], assignee=specialist
+    )
+    assert dossier.code in _html(client_as(specialist.username).get(ROOT))
+    assert dossier.code not in _html(client_as("motcua").get(ROOT))
+
+
+def test_money_on_a_foreign_dossier_answers_404(client_as, foreign):
+    response = client_as("motcua").post(
+        f"{ROOT}ho-so/{foreign.code}/thu-phi/", {"fee_name": "x", "amount": 1, "method": "cash"}
+    )
+    assert response.status_code == 404 and not foreign.payments.exists()
+
+
 def test_the_queue_has_a_fixed_number_of_queries(
     client_as, world, procedure, django_assert_num_queries
 ):
