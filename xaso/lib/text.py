@@ -24,3 +24,25 @@ def mask(value: str, *, keep_start: int = 0, keep_end: int = 3) -> str:
         return "•" * len(value)
     hidden = len(value) - keep_start - keep_end
     return value[:keep_start] + "•" * hidden + value[len(value) - keep_end :]
+
+
+def clean_input(value):
+    """`value` with NUL characters removed from every string in it, in lists and dicts too;
+    a ValueError if a string holds a lone surrogate (JSON may escape one: "\\ud800").
+
+    PostgreSQL refuses NUL in text and JSON columns and no caller means anything by one, so
+    input from outside (API bodies, camera messages, list filters) drops them; a lone
+    surrogate cannot be encoded as UTF-8 at all, so it is refused.
+    """
+    if isinstance(value, str):
+        value = value.replace("\x00", "")
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:
+            raise ValueError("Văn bản chứa ký tự không hợp lệ.") from error
+        return value
+    if isinstance(value, list):
+        return [clean_input(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_input(key): clean_input(item) for key, item in value.items()}
+    return value

@@ -8,8 +8,11 @@ import datetime
 from typing import Any
 
 from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+from pydantic import field_validator
 
+from xaso.core.pagination import Pagination
+from xaso.lib.text import clean_input
 from xaso.notify import actions, channels, push, selectors
 
 router = Router(tags=["notify"])
@@ -29,6 +32,12 @@ class ChannelIn(Schema):
     token: str | None = None
     phone: str | None = None
     template_id: str | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean_text(cls, value):
+        """NUL characters dropped from every string, lone surrogates refused (422)."""
+        return clean_input(value)
 
 
 class ChannelOut(Schema):
@@ -112,7 +121,7 @@ class VapidOut(Schema):
 
 
 @router.get(f"{PREFIX}/channels", response=list[ChannelOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def channel_list(request):
     return selectors.channels_for_user(user=request.auth)
 
@@ -141,7 +150,7 @@ def channel_test(request, public_id: str):
 
 
 @router.get(f"{PREFIX}/deliveries", response=list[DeliveryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def delivery_list(request, status: str = ""):
     return selectors.deliveries_for_user(user=request.auth, status=status)
 

@@ -8,12 +8,15 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+from pydantic import field_validator
 
 from xaso.accounts.models import User
 from xaso.accounts.permissions import user_can
 from xaso.accounts.roles import Capability
 from xaso.core.errors import InvalidInput
+from xaso.core.pagination import Pagination
+from xaso.lib.text import clean_input
 from xaso.places.models import Household, Organisation, Place
 from xaso.safety import actions, selectors
 from xaso.safety.models import Camera, Incident
@@ -22,10 +25,10 @@ router = Router(tags=["safety"])
 PREFIX = "/safety"
 
 
-def _place_for_write(user, code: str, capability: str) -> Place:
+def _place_for_write(user, code: str, capability: str, field: str = "village") -> Place:
     place = Place.objects.filter(code=code, kind__in=["commune", "village"]).first()
     if place is None or not user_can(user, capability, place):
-        raise InvalidInput(_("Không tìm thấy thôn hoặc xã với mã này."), field="village")
+        raise InvalidInput(_("Không tìm thấy thôn hoặc xã với mã này."), field=field)
     return place
 
 
@@ -42,6 +45,15 @@ def _owner_rows(payload, place: Place) -> dict:
             public_id=payload.owner_organisation, place__path__startswith=commune.path
         ).first()
     return rows
+
+
+class _In(Schema):
+    """A request body: NUL characters dropped from every string, lone surrogates refused."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean_text(cls, value):
+        return clean_input(value)
 
 
 # --- Cameras ----------------------------------------------------------------------------------
@@ -81,7 +93,7 @@ class CameraCreatedOut(CameraOut):
     token: str  # for the HTTP event endpoints; shown once
 
 
-class CameraIn(Schema):
+class CameraIn(_In):
     name: str
     village: str  # code of a village, or of the commune
     owner_kind: str = Camera.OwnerKind.COMMUNE
@@ -103,7 +115,7 @@ class CameraIn(Schema):
 
 
 @router.get(f"{PREFIX}/cameras", response=list[CameraOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def camera_list(request, status: str = "", q: str = ""):
     return selectors.cameras_for_user(user=request.auth, status=status, q=q)
 
@@ -160,7 +172,7 @@ class RuleOut(Schema):
         return rule.camera.public_id
 
 
-class RuleIn(Schema):
+class RuleIn(_In):
     camera: str
     category: str
     label: str = ""
@@ -188,9 +200,10 @@ def _camera_for_write(user, public_id: str) -> Camera:
 
 
 @router.get(f"{PREFIX}/rules", response=list[RuleOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def rule_list(request, camera: str = ""):
     cameras = selectors.cameras_for_user(user=request.auth)
+    camera = clean_input(camera)
     chosen = cameras.filter(public_id=camera).first() if camera else None
     if camera and chosen is None:
         return selectors.rules_for_user(user=request.auth).none()
@@ -315,7 +328,7 @@ class IncidentDetailOut(IncidentOut):
         return [report.public_id for report in incident.reports.all()]
 
 
-class IncidentIn(Schema):
+class IncidentIn(_In):
     place: str  # code of a village or the commune
     category: str
     title: str
@@ -325,14 +338,14 @@ class IncidentIn(Schema):
     longitude: Decimal | None = None
 
 
-class TransitionIn(Schema):
+class TransitionIn(_In):
     note: str = ""
     assignee: str = ""  # username
     duplicate_of: str = ""  # incident id
 
 
 @router.get(f"{PREFIX}/incidents", response=list[IncidentOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def incident_list(
     request,
     status: str = "",
@@ -340,6 +353,9 @@ def incident_list(
     category: str = "",
     severity: str = "",
 ):
+    # Year 1 or 9999 in another time zone is out of range in UTC (a 500 from SQLite).
+    if since is not None and not datetime.MINYEAR < since.year < datetime.MAXYEAR:
+        raise InvalidInput(_("Thời điểm không hợp lệ."), field="since")
     return selectors.incidents_for_user(
         user=request.auth, status=status, since=since, category=category, severity=severity
     )
@@ -347,7 +363,9 @@ def incident_list(
 
 @router.post(f"{PREFIX}/incidents", response={201: IncidentDetailOut})
 def incident_create(request, payload: IncidentIn):
-    place = _place_for_write(request.auth, payload.place, Capability.HANDLE_INCIDENTS)
+    place = _place_for_write(
+        request.auth, payload.place, Capability.HANDLE_INCIDENTS, field="place"
+    )
     incident = actions.incident_report(
         place=place, by=request.auth, **payload.dict(exclude={"place"})
     )
@@ -363,7 +381,11 @@ def incident_get(request, public_id: str):
 
 
 def _transition(request, public_id: str, action: str, payload: TransitionIn):
-    incident = selectors.incident_get_for_user(user=request.auth, public_id=public_id)
+    # Seen but not handled (a village head, the province) answers like an unknown incident,
+    # as the camera and rule writes do; the action's own check would have been a 409.
+    incident = selectors.incident_get_for_user(
+        user=request.auth, public_id=public_id, capability=Capability.HANDLE_INCIDENTS
+    )
     actions.incident_transition(
         incident=incident,
         action=action,

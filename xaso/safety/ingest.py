@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from xaso.lib.text import clean_input
 from xaso.safety.models import Camera, CameraEvent
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -79,8 +80,9 @@ def max_body_bytes() -> int:
 # --- Small readers ----------------------------------------------------------------------------
 def _json_object(payload: bytes | str) -> dict:
     try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as error:
+        # NUL characters dropped (PostgreSQL refuses them), lone surrogates refused.
+        data = clean_input(json.loads(payload))
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise BadPayload("Nội dung không phải JSON hợp lệ.", status=400) from error
     if not isinstance(data, dict):
         raise BadPayload("Nội dung JSON phải là một đối tượng.")
@@ -372,7 +374,7 @@ def isapi_body(body: bytes, content_type: str) -> IsapiAlert:
 
 # --- Ingestion reads (no user: the camera is named by the message) ----------------------------
 def camera_for_public_id(public_id: str) -> Camera | None:
-    if not public_id or len(public_id) > 32:
+    if not public_id or len(public_id) > 32 or "\x00" in public_id:
         return None
     return (
         Camera.objects.select_related("place").filter(public_id=public_id, is_active=True).first()

@@ -9,6 +9,7 @@ from django.http import Http404
 from xaso.accounts.models import Membership, User
 from xaso.accounts.permissions import scope_filter
 from xaso.accounts.roles import Capability, roles_with
+from xaso.lib.text import clean_input
 from xaso.places.models import Place
 from xaso.safety.models import (
     OPEN_STATUSES,
@@ -23,7 +24,9 @@ from xaso.safety.models import (
 
 
 def _get(queryset: QuerySet, public_id: str):
-    """A row out of scope answers exactly like an unknown one."""
+    """A row out of scope answers exactly like an unknown one (so does a malformed id)."""
+    if "\x00" in public_id:
+        raise Http404
     row = queryset.filter(public_id=public_id).first()
     if row is None:
         raise Http404
@@ -35,6 +38,7 @@ def cameras_for_user(
     *, user, capability: str = Capability.VIEW_SAFETY, q: str = "", status: str = ""
 ) -> QuerySet:
     cameras = Camera.objects.filter(scope_filter(user, capability, "place__path"))
+    q, status = clean_input(q), clean_input(status)
     if q.strip():
         cameras = cameras.filter(name__icontains=q.strip())
     if status:
@@ -79,6 +83,7 @@ def incidents_for_user(
     open_only: bool = False,
 ) -> QuerySet:
     incidents = Incident.objects.filter(scope_filter(user, capability, "place__path"))
+    status, category, severity = (clean_input(text) for text in (status, category, severity))
     if status:
         incidents = incidents.filter(status__in=[s for s in status.split(",") if s])
     if open_only:
