@@ -106,7 +106,8 @@ def test_the_applicant_identifiers_are_encrypted_and_found_by_hash(world, counte
     assert "0912345678" not in row.applicant_phone_encrypted
     assert "022190001234" not in row.applicant_id_encrypted
     officer = world.users["motcua"]
-    for query in ("0912345678", "022190001234", "nguyen thi mai", counter_dossier.code[:-2]):
+    code_prefixes = (counter_dossier.code[:-2], counter_dossier.code[:12])  # "06913-261130"
+    for query in ("0912345678", "0912-345-678", "022190001234", "nguyen thi mai", *code_prefixes):
         found = selectors.dossiers_for_user(user=officer, q=query)
         assert list(found) == [counter_dossier], query
 

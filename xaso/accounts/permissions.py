@@ -22,6 +22,11 @@ def _memberships(user) -> list[tuple[str, str]]:
     return cached
 
 
+def memberships(user) -> list[tuple[str, str]]:
+    """The user's (role, place path) pairs, cached on the user object."""
+    return _memberships(user) if user.is_authenticated else []
+
+
 def scope_paths(user, capability: str) -> list[str] | None:
     """Place paths under which the user has `capability`; None means everywhere."""
     if not user.is_authenticated or not user.is_active:

@@ -7,11 +7,13 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from xaso.accounts.permissions import scope_filter
+from xaso.accounts.permissions import EVERYWHERE, scope_filter, scope_paths
+from xaso.accounts.permissions import memberships as user_membership_paths
 from xaso.accounts.roles import Capability
 from xaso.dossiers import actions
 from xaso.dossiers.models import Dossier, Procedure, Receipt
 from xaso.lib.text import search_key
+from xaso.places.models import Place
 
 S = Dossier.Status
 OPEN_STATUSES = [
@@ -43,10 +45,40 @@ def procedure_by_code(code: str) -> Procedure:
     return procedure
 
 
+def _in_communes(user, capability: str) -> Q:
+    """Dossiers of the communes under the user's places, as commune ids.
+
+    Dossiers hang off communes only, so the scope is a short list of ids: the (commune,
+    status, due) indexes then serve the queue and the list, where a path-prefix join to the
+    places table would scan (bench/dossier_queue.py).
+    """
+    paths = scope_paths(user, capability)
+    if paths is EVERYWHERE:
+        return ~Q(pk__in=[])  # always true; see accounts.permissions.scope_filter
+    ids = [pk for pk, path in _communes_of(user) if any(path.startswith(p) for p in paths)]
+    return Q(commune_id__in=ids)
+
+
+def _communes_of(user) -> list[tuple[int, str]]:
+    """(id, path) of every commune under any of the user's places, loaded once per user
+    object (i.e. per request), whatever the capability asked."""
+    cached = getattr(user, "_xaso_dossier_communes", None)
+    if cached is None:
+        paths = {path for _role, path in user_membership_paths(user)}
+        under = Q(pk__in=[])
+        for path in paths:
+            under |= Q(path__startswith=path)
+        cached = list(
+            Place.objects.filter(under, kind=Place.Kind.COMMUNE).values_list("pk", "path")
+        )
+        user._xaso_dossier_communes = cached
+    return cached
+
+
 def dossiers_for_user(
     *, user, capability: str = Capability.VIEW_DOSSIERS, q: str = "", status: str = ""
 ) -> QuerySet:
-    dossiers = Dossier.objects.filter(scope_filter(user, capability, "commune__path"))
+    dossiers = Dossier.objects.filter(_in_communes(user, capability))
     if status:
         dossiers = dossiers.filter(status__in=[s for s in status.split(",") if s])
     if q.strip():
@@ -58,14 +90,21 @@ def dossiers_for_user(
 
 def _search(query: str) -> Q:
     """A dossier code (or its start), a phone number, a CCCD number, or the applicant's name."""
+    if _looks_like_code(query):
+        return Q(code__startswith=query.upper()) | Q(code__startswith=query)
     digits = re.sub(r"[\s.\-]", "", query)
     if re.fullmatch(r"0\d{9,10}", digits):
         return Q(applicant_phone_hash=actions._hash("phone", digits))
     if re.fullmatch(r"\d{12}", digits):
         return Q(applicant_id_hash=actions._hash("cccd", digits))
-    if "-" in query and any(char.isdigit() for char in query):
-        return Q(code__startswith=query.upper()) | Q(code__startswith=query)
     return Q(search_key__contains=search_key(query))
+
+
+def _looks_like_code(query: str) -> bool:
+    """ "06913-2611…" or "000.00.12.H56-…": an agency code (a 5-digit commune code or a dotted
+    agency code), then a dash. A phone written "0912-345-678" starts with 3–4 digits."""
+    agency, dash, _rest = query.partition("-")
+    return bool(dash) and (("." in agency and len(agency) > 3) or re.fullmatch(r"\d{5}", agency))
 
 
 def dossier_get_for_user(*, user, code: str, capability: str = Capability.VIEW_DOSSIERS) -> Dossier:
@@ -83,7 +122,7 @@ def work_queue_for_user(*, user) -> QuerySet:
     """
     condition = Q(pk__in=[])
     for capability, statuses in QUEUE_STATUSES.items():
-        in_scope = scope_filter(user, capability, "commune__path")
+        in_scope = _in_communes(user, capability)
         mine = Q(assignee=user) if capability == Capability.PROCESS_DOSSIERS else Q()
         condition |= in_scope & Q(status__in=statuses) & mine
     return (
