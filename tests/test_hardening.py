@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+
 from xaso.accounts import tokens
 from xaso.core.models import AuditEntry
 from xaso.places import actions
@@ -112,3 +114,12 @@ def test_a_value_encrypted_under_another_key_shows_a_warning_not_a_500(
     assert reveal.status_code == 409
     assert "XASO_FIELD_KEY" in reveal.json()["detail"]
     assert Resident.objects.filter(pk=resident.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["/households", "/traceability/lots", "/dossiers", "/dossiers/procedures", "/audit"]
+)
+def test_an_offset_past_any_database_integer_is_a_422_on_every_list(api_as, path):
+    response = api_as("admin").get(path, offset=2**70)
+    assert response.status_code == 422
+    assert response.json()["detail"]

@@ -2,9 +2,10 @@ import datetime
 
 from django.http import Http404
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from xaso.accounts import selectors
+from xaso.core.pagination import Pagination
 
 router = Router(tags=["audit"])
 
@@ -33,7 +34,7 @@ class AuditFilter(Schema):
 
 
 @router.get("/audit", response=list[AuditOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def audit_list(request, filters: Query[AuditFilter]):
     entries = selectors.audit_for_user(user=request.auth, **filters.dict())
     if entries is None:

@@ -9,7 +9,7 @@ import datetime
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from xaso.accounts.models import User
 from xaso.accounts.permissions import scope_paths, user_has_anywhere
@@ -17,6 +17,7 @@ from xaso.accounts.roles import Capability
 from xaso.core import ratelimit
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.core.middleware import client_ip
+from xaso.core.pagination import Pagination
 from xaso.dossiers import actions, chain, deadlines, selectors
 from xaso.places.models import Place
 
@@ -79,7 +80,7 @@ class ProcedureIn(Schema):
 
 
 @router.get("/dossiers/procedures", response=list[ProcedureOut], auth=None)
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def procedure_list(request):
     return selectors.procedures_active()
 
@@ -238,7 +239,7 @@ def dossier_create(request, payload: DossierIn):
 
 
 @router.get("/dossiers", response=list[DossierOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def dossier_list(request, q: str = "", status: str = "", queue: bool = False):
     if queue:
         return selectors.work_queue_for_user(user=request.auth)

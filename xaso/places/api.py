@@ -5,10 +5,11 @@ import datetime
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from xaso.accounts.roles import Capability
 from xaso.core.errors import InvalidInput
+from xaso.core.pagination import Pagination
 from xaso.places import actions, selectors
 from xaso.places.models import Household, Organisation, Place, Resident
 from xaso.places.personal_data import masked_value
@@ -41,7 +42,7 @@ def place_get(request, code: str):
 
 
 @router.get("/places/{code}/children", response=list[PlaceOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def place_children(request, code: str):
     place = selectors.place_get_for_user(user=request.auth, code=code)
     children = selectors.place_children_for_user(user=request.auth, place=place)
@@ -107,7 +108,7 @@ class HouseholdPatch(Schema):
 
 
 @router.get("/households", response=list[HouseholdOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def household_list(request, filters: Query[HouseholdFilter]):
     return selectors.households_for_user(user=request.auth, village=filters.village, q=filters.q)
 
@@ -241,7 +242,7 @@ def _household_for_write(user, public_id: str) -> Household:
 
 
 @router.get("/residents", response=list[ResidentOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def resident_list(request, filters: Query[ResidentFilter]):
     return selectors.residents_for_user(user=request.auth, **filters.dict())
 
@@ -364,7 +365,7 @@ def _organisation_place_for_write(user, code: str) -> Place:
 
 
 @router.get("/organisations", response=list[OrganisationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def organisation_list(request, filters: Query[OrganisationFilter]):
     return selectors.organisations_for_user(user=request.auth, **filters.dict())
 

@@ -7,11 +7,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from xaso.accounts.permissions import user_has_anywhere
 from xaso.accounts.roles import Capability
 from xaso.core.errors import InvalidInput
+from xaso.core.pagination import Pagination
 from xaso.places.models import Organisation
 from xaso.places.selectors import organisations_for_user
 from xaso.traceability import actions, epcis, selectors
@@ -90,7 +91,7 @@ class ProducerPatch(Schema):
 
 
 @router.get(f"{PREFIX}/producers", response=list[ProducerOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def producer_list(request):
     return selectors.producers_for_user(user=request.auth)
 
@@ -181,7 +182,7 @@ def _village_for(producer: Producer, code: str | None):
 
 
 @router.get(f"{PREFIX}/growing-areas", response=list[AreaOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def area_list(request):
     return selectors.areas_for_user(user=request.auth)
 
@@ -249,7 +250,7 @@ class CertificationPatch(Schema):
 
 
 @router.get(f"{PREFIX}/certifications", response=list[CertificationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def certification_list(request):
     return selectors.certifications_for_user(user=request.auth)
 
@@ -328,7 +329,7 @@ class ProductPatch(Schema):
 
 
 @router.get(f"{PREFIX}/products", response=list[ProductOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def product_list(request):
     return selectors.products_for_user(user=request.auth)
 
@@ -426,7 +427,7 @@ def _area_for_diary(user, payload: "DiaryIn"):
 
 
 @router.get(f"{PREFIX}/diary-entries", response=list[DiaryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def diary_list(request, area: str = "", kind: str = ""):
     area_row = selectors.area_get_for_user(user=request.auth, public_id=area) if area else None
     return selectors.diary_for_user(user=request.auth, area=area_row, kind=kind)
@@ -527,7 +528,7 @@ class RecallIn(Schema):
 
 
 @router.get(f"{PREFIX}/lots", response=list[LotOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def lot_list(request, q: str = ""):
     return selectors.lots_for_user(user=request.auth, q=q).select_related("harvest")
 
@@ -639,7 +640,7 @@ class VoidIn(Schema):
 
 
 @router.get(f"{PREFIX}/stamp-runs", response=list[StampRunOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def stamp_run_list(request):
     return selectors.stamp_runs_for_user(user=request.auth)
 
