@@ -2,6 +2,7 @@
 
 import re
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
@@ -91,13 +92,26 @@ def dossiers_for_user(
 def _search(query: str) -> Q:
     """A dossier code (or its start), a phone number, a CCCD number, or the applicant's name."""
     if _looks_like_code(query):
-        return Q(code__startswith=query.upper()) | Q(code__startswith=query)
+        prefix = query.upper()  # codes hold digits, dots, dashes and capitals only
+        if connection.vendor == "sqlite":
+            # SQLite's LIKE ignores case, so it cannot use the unique index; a range can
+            # (byte order, SQLite's default collation). PostgreSQL's LIKE uses the
+            # pattern-ops index Django made for the unique column.
+            return Q(code__gte=prefix, code__lt=prefix + "\U0010ffff")
+        return Q(code__startswith=prefix)
     digits = re.sub(r"[\s.\-]", "", query)
     if re.fullmatch(r"0\d{9,10}", digits):
-        return Q(applicant_phone_hash=actions._hash("phone", digits))
+        return _by_hash(applicant_phone_hash=actions._hash("phone", digits))
     if re.fullmatch(r"\d{12}", digits):
-        return Q(applicant_id_hash=actions._hash("cccd", digits))
+        return _by_hash(applicant_id_hash=actions._hash("cccd", digits))
     return Q(search_key__contains=search_key(query))
+
+
+def _by_hash(**lookup) -> Q:
+    """The few dossiers of one phone or CCCD, found through its hash index first: combined
+    with the commune filter, SQLite would rather walk the commune's rows."""
+    ids = list(Dossier.objects.filter(**lookup).values_list("pk", flat=True)[:1000])
+    return Q(pk__in=ids)
 
 
 def _looks_like_code(query: str) -> bool:
