@@ -8,8 +8,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from xaso.accounts.permissions import EVERYWHERE, scope_filter, scope_paths
-from xaso.accounts.permissions import memberships as user_membership_paths
+from xaso.accounts.permissions import EVERYWHERE, memberships, scope_filter, scope_paths
 from xaso.accounts.roles import Capability
 from xaso.dossiers import actions
 from xaso.dossiers.models import Dossier, Procedure, Receipt
@@ -65,7 +64,7 @@ def _communes_of(user) -> list[tuple[int, str]]:
     object (i.e. per request), whatever the capability asked."""
     cached = getattr(user, "_xaso_dossier_communes", None)
     if cached is None:
-        paths = {path for _role, path in user_membership_paths(user)}
+        paths = {path for _role, path in memberships(user)}
         under = Q(pk__in=[])
         for path in paths:
             under |= Q(path__startswith=path)
