@@ -43,6 +43,14 @@ class Capability(models.TextChoices):
     APPROVE_DOSSIERS = "approve_dossiers"  # approve and sign, extend, stop
     ISSUE_RECEIPTS = "issue_receipts"  # payments and e-receipts
     MANAGE_PROCEDURES = "manage_procedures"  # the procedure catalogue and the calendar
+    # Community digital team. The team leader (usually the village head) oversees the visits.
+    RECORD_VISITS = "record_visits"  # visit households of one's village, offline too
+    OVERSEE_VISITS = "oversee_visits"  # the village's progress, follow-ups, resolve conflicts
+    # Indicators and criteria.
+    VIEW_INDICATORS = "view_indicators"  # dashboards, reports, assessments
+    ENTER_INDICATOR_VALUES = "enter_indicator_values"  # hand-entered values, yes/no facts
+    CLOSE_PERIODS = "close_periods"  # freeze and sign off a period's values
+    MANAGE_INDICATORS = "manage_indicators"  # indicator definitions, targets, criteria sets
     # Notifications: the one a user needs to be alerted (incidents) is VIEW_SAFETY; every
     # signed-in user may register her own channels.
 
@@ -127,6 +135,18 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         Role.POLICE_OFFICER,
         Role.ADMINISTRATOR,
     },
+    Capability.RECORD_VISITS: {Role.DIGITAL_TEAM, Role.VILLAGE_HEAD, Role.ADMINISTRATOR},
+    Capability.OVERSEE_VISITS: {Role.VILLAGE_HEAD, Role.COMMUNE_LEADER, Role.ADMINISTRATOR},
+    Capability.VIEW_INDICATORS: {
+        Role.COMMUNE_LEADER,
+        Role.VILLAGE_HEAD,
+        Role.DIGITAL_TEAM,
+        Role.PROVINCE_VIEWER,
+        Role.ADMINISTRATOR,
+    },
+    Capability.ENTER_INDICATOR_VALUES: {Role.COMMUNE_LEADER, Role.ADMINISTRATOR},
+    Capability.CLOSE_PERIODS: {Role.COMMUNE_LEADER, Role.ADMINISTRATOR},
+    Capability.MANAGE_INDICATORS: {Role.ADMINISTRATOR},
 }
 
 

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "xaso.traceability",
     "xaso.safety",
     "xaso.dossiers",
+    "xaso.survey",
+    "xaso.indicators",
     "xaso.demo",
 ]
 
@@ -253,6 +255,10 @@ XASO_BANK_ACCOUNT = os.environ.get("XASO_BANK_ACCOUNT", "")
 XASO_BANK_ACCOUNT_NAME = os.environ.get("XASO_BANK_ACCOUNT_NAME", "")
 # The receipt template symbol and series (Circular 78/2021); "{yy}" becomes the year of issue,
 # so the default series is AA-26E in 2026 and a new one starts each 1 January.
+# Reporting periods end on this day of the month (DOMAIN.md: commonly the 14th); 0 = month end.
+XASO_PERIOD_CLOSE_DAY = int(os.environ.get("XASO_PERIOD_CLOSE_DAY", "14"))
+# Open data: a count below this is published as blank, so that no household can be singled out.
+XASO_OPENDATA_MIN_COUNT = int(os.environ.get("XASO_OPENDATA_MIN_COUNT", "10"))
 XASO_RECEIPT_TEMPLATE = os.environ.get("XASO_RECEIPT_TEMPLATE", "01BLP0-001")
 XASO_RECEIPT_SERIES = os.environ.get("XASO_RECEIPT_SERIES", "AA-{yy}E")
 

@@ -36,6 +36,13 @@ class Place(models.Model):
         verbose_name=_("sáp nhập vào"),
     )
     merged_on = models.DateField(_("ngày sáp nhập"), null=True, blank=True)
+    # A point for the place on maps (a village hall); optional.
+    latitude = models.DecimalField(
+        _("vĩ độ"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("kinh độ"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
