@@ -1,0 +1,318 @@
+"""Indicator values for a place and a period, counted from the records when asked.
+
+Nothing is precomputed: a value is one or two counts over a source (see sources.py), and every
+count an indicator set needs from the same source is one aggregate query with a FILTER per
+count, so a whole dashboard costs one query per source. Rolling up is the same count over a
+bigger part of the place tree; the children of a place come from one grouped query per source.
+
+Values of a closed period come from what the leader froze (FrozenValue), never recounted.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q
+
+from xaso.indicators.models import FrozenValue, Indicator, ManualValue
+from xaso.indicators.sources import ANY, COMMUNE, SOURCES, VILLAGE, Source
+from xaso.lib.periods import Period
+from xaso.places.models import Place
+
+ONE_DECIMAL = Decimal("0.1")
+
+
+@dataclass
+class Value:
+    indicator: Indicator
+    place: Place
+    period: Period
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    value: Decimal | None = None
+    target: Decimal | None = None
+    meets_target: bool | None = None
+    frozen: bool = False
+    applicable: bool = (
+        True  # False: the indicator says nothing at this level (dossiers of a village)
+    )
+
+    def as_dict(self) -> dict:
+        return {
+            "indicator": self.indicator.code,
+            "place": self.place.code,
+            "period": self.period.key,
+            "value": _plain(self.value),
+            "numerator": _plain(self.numerator),
+            "denominator": _plain(self.denominator),
+            "target": _plain(self.target),
+            "meets_target": self.meets_target,
+            "frozen": self.frozen,
+        }
+
+
+def _plain(number: Decimal | None) -> float | int | None:
+    """JSON numbers: integers stay integers, the rest one decimal."""
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+# --- one place ------------------------------------------------------------------------------
+
+
+def values_for_place(indicators: list[Indicator], place: Place, period: Period) -> list[Value]:
+    """Every indicator's value for one place: one query per source, frozen values as frozen."""
+    values = [Value(indicator=indicator, place=place, period=period) for indicator in indicators]
+    frozen = _frozen(indicators, [place], period)
+    counted = [value for value in values if (value.indicator.id, place.id) not in frozen]
+    counts = _counts_for_place([value.indicator for value in counted], place, period)
+    for value in values:
+        key = (value.indicator.id, place.id)
+        if key in frozen:
+            _fill_frozen(value, frozen[key])
+        else:
+            _fill(value, counts.get(value.indicator.id))
+    _fill_manual([value for value in counted if value.indicator.method == Indicator.Method.MANUAL])
+    return values
+
+
+def _counts_for_place(indicators, place: Place, period: Period) -> dict[int, tuple]:
+    """{indicator id: (numerator, denominator, applicable)} from one aggregate per source."""
+    aggregates_by_source: dict[str, dict] = defaultdict(dict)
+    for indicator in indicators:
+        for part, spec in _parts(indicator):
+            source = SOURCES[spec["source"]]
+            aggregates_by_source[source.code][f"i{indicator.id}_{part}"] = _count(
+                source, spec, period
+            )
+    results: dict[str, int | None] = {}
+    for code, aggregates in aggregates_by_source.items():
+        source = SOURCES[code]
+        place_q = _place_q(source, place)
+        if place_q is None:
+            results.update(dict.fromkeys(aggregates))
+            continue
+        rows = source.model_class().objects.filter(source.base & place_q)
+        results.update(rows.aggregate(**aggregates))
+    return {indicator.id: _parts_result(indicator, results) for indicator in indicators}
+
+
+# --- the children of a place ------------------------------------------------------------------
+
+
+def values_for_children(
+    indicators: list[Indicator], parent: Place, period: Period
+) -> dict[Place, list[Value]]:
+    """Each child place of `parent` with every indicator's value, from grouped queries."""
+    children = list(Place.objects.filter(parent=parent).order_by("name"))
+    frozen = _frozen(indicators, children, period)
+    grouped = _counts_for_children(indicators, parent, children, period)
+    result: dict[Place, list[Value]] = {}
+    manual: list[Value] = []
+    for child in children:
+        row = []
+        for indicator in indicators:
+            value = Value(indicator=indicator, place=child, period=period)
+            key = (indicator.id, child.id)
+            if key in frozen:
+                _fill_frozen(value, frozen[key])
+            else:
+                _fill(value, grouped.get((indicator.id, child.id), _empty(indicator, child)))
+                if indicator.method == Indicator.Method.MANUAL:
+                    manual.append(value)
+            row.append(value)
+        result[child] = row
+    _fill_manual(manual)
+    return result
+
+
+def _counts_for_children(indicators, parent: Place, children, period: Period) -> dict:
+    """{(indicator id, child id): (numerator, denominator, applicable)}."""
+    aggregates_by_source: dict[str, dict] = defaultdict(dict)
+    for indicator in indicators:
+        for part, spec in _parts(indicator):
+            source = SOURCES[spec["source"]]
+            aggregates_by_source[source.code][f"i{indicator.id}_{part}"] = _count(
+                source, spec, period
+            )
+    per_child: dict[int, dict] = defaultdict(dict)
+    for code, aggregates in aggregates_by_source.items():
+        source = SOURCES[code]
+        for child_id, counts in _grouped_counts(source, aggregates, parent, children):
+            per_child[child_id].update(counts)
+    result = {}
+    for child in children:
+        counts = per_child.get(child.id)
+        for indicator in indicators:
+            if counts is not None:
+                result[(indicator.id, child.id)] = _parts_result(indicator, counts, default=0)
+    return result
+
+
+def _grouped_counts(source: Source, aggregates: dict, parent: Place, children):
+    """(child id, {alias: count}) for each child that has rows, or zeros where it has none."""
+    group_field = _child_group_field(source, parent)
+    if group_field is None:  # cameras hang at any level: count child by child
+        for child in children:
+            rows = source.model_class().objects.filter(source.base & _place_q(source, child))
+            yield child.id, rows.aggregate(**aggregates)
+        return
+    place_q = _place_q(source, parent)
+    if place_q is None:
+        return
+    rows = (
+        source.model_class()
+        .objects.filter(source.base & place_q)
+        .values(group_field)
+        .annotate(**aggregates)
+        .order_by()
+    )
+    seen = set()
+    for row in rows:
+        child_id = row.pop(group_field)
+        seen.add(child_id)
+        yield child_id, row
+    for child in children:  # a child with no rows counts zero, not "no data"
+        if child.id not in seen and _place_q(source, child) is not None:
+            yield child.id, dict.fromkeys(aggregates, 0)
+
+
+def _child_group_field(source: Source, parent: Place) -> str | None:
+    if source.attached_at == ANY:
+        return None
+    if parent.kind == Place.Kind.COMMUNE:
+        return source.place_field if source.attached_at == VILLAGE else None
+    # A province's children are communes; a village-attached row reaches them through its village.
+    if source.attached_at == VILLAGE:
+        return f"{source.place_field}__parent"
+    return source.place_field
+
+
+# --- shared pieces ------------------------------------------------------------------------------
+
+
+def _parts(indicator: Indicator):
+    if indicator.method == Indicator.Method.MANUAL:
+        return []
+    parts = [("n", indicator.numerator)]
+    if indicator.method == Indicator.Method.RATIO:
+        parts.append(("d", indicator.denominator))
+    return parts
+
+
+def _count(source: Source, spec: dict, period: Period) -> Count:
+    condition = source.condition(spec.get("filter") or {}, period)
+    if source.distinct:
+        return Count(source.distinct, filter=condition, distinct=True)
+    return Count("pk", filter=condition)
+
+
+def _place_q(source: Source, place: Place) -> Q | None:
+    """Rows of `source` under `place`; None when the source says nothing at that level."""
+    if source.attached_at == ANY:
+        return Q(**{f"{source.place_field}__path__startswith": place.path})
+    if source.attached_at == COMMUNE:
+        if place.kind == Place.Kind.VILLAGE:
+            return None
+        if place.kind == Place.Kind.COMMUNE:
+            return Q(**{source.place_field: place.id})
+        communes = Place.objects.filter(kind=Place.Kind.COMMUNE, path__startswith=place.path)
+        return Q(**{f"{source.place_field}__in": communes.values("id")})
+    if place.kind == Place.Kind.VILLAGE:
+        return Q(**{source.place_field: place.id})
+    if place.kind == Place.Kind.COMMUNE:
+        return Q(**{f"{source.place_field}__parent": place.id})
+    villages = Place.objects.filter(kind=Place.Kind.VILLAGE, path__startswith=place.path)
+    return Q(**{f"{source.place_field}__in": villages.values("id")})
+
+
+def _parts_result(indicator: Indicator, counts: dict, default=None) -> tuple:
+    numerator = counts.get(f"i{indicator.id}_n", default)
+    denominator = counts.get(f"i{indicator.id}_d", default)
+    applicable = numerator is not None
+    return numerator, denominator, applicable
+
+
+def _empty(indicator: Indicator, place: Place) -> tuple:
+    """Counts of a child that no grouped query returned: zero if the indicator applies there."""
+    applicable = all(
+        _place_q(SOURCES[spec["source"]], place) is not None for _part, spec in _parts(indicator)
+    )
+    zero = 0 if applicable else None
+    return zero, zero, applicable
+
+
+def _fill(value: Value, counts: tuple | None) -> None:
+    indicator = value.indicator
+    if counts is not None:
+        numerator, denominator, value.applicable = counts
+        value.numerator = None if numerator is None else Decimal(numerator)
+        if indicator.method == Indicator.Method.RATIO:
+            value.denominator = None if denominator is None else Decimal(denominator)
+            value.value = _ratio(value.numerator, value.denominator)
+        else:
+            value.value = value.numerator
+    _judge(value)
+
+
+def _ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    if numerator is None or not denominator:
+        return None
+    return (Decimal(100) * numerator / denominator).quantize(ONE_DECIMAL, ROUND_HALF_UP)
+
+
+def _judge(value: Value) -> None:
+    target = value.indicator.targets.get(value.place.kind)
+    value.target = None if target in (None, "") else Decimal(str(target))
+    _judge_against_target(value)
+
+
+def _judge_against_target(value: Value) -> None:
+    if value.value is None or value.target is None:
+        value.meets_target = None
+    elif value.indicator.higher_is_better:
+        value.meets_target = value.value >= value.target
+    else:
+        value.meets_target = value.value <= value.target
+
+
+def _frozen(indicators, places, period: Period) -> dict:
+    rows = FrozenValue.objects.filter(
+        indicator__in=[indicator.id for indicator in indicators],
+        place__in=[place.id for place in places],
+        period=period.key,
+    )
+    return {(row.indicator_id, row.place_id): row for row in rows}
+
+
+def _fill_frozen(value: Value, row: FrozenValue) -> None:
+    value.numerator, value.denominator, value.value = row.numerator, row.denominator, row.value
+    value.target = row.target
+    value.frozen = True
+    _judge_against_target(value)  # against the target frozen with it
+
+
+def _fill_manual(values: list[Value]) -> None:
+    """A typed-in value for the place itself, else the sum of those typed in below it."""
+    for value in values:
+        entries = list(
+            ManualValue.objects.filter(
+                indicator=value.indicator,
+                period=value.period.key,
+                place__path__startswith=value.place.path,
+            ).select_related("place")
+        )
+        own = [entry for entry in entries if entry.place_id == value.place.id]
+        if own:
+            entry = own[0]
+            value.numerator, value.denominator, value.value = (
+                entry.numerator,
+                entry.denominator,
+                entry.value,
+            )
+        elif entries and all(entry.denominator for entry in entries):
+            value.numerator = sum((entry.numerator or 0) for entry in entries)
+            value.denominator = sum(entry.denominator for entry in entries)
+            value.value = _ratio(Decimal(value.numerator), Decimal(value.denominator))
+        _judge(value)
