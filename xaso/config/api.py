@@ -14,6 +14,7 @@ from xaso.core.errors import DomainError, InvalidInput
 from xaso.dossiers.api import public_router as dossiers_public_router
 from xaso.dossiers.api import router as dossiers_router
 from xaso.dossiers.receipts_api import router as receipts_router
+from xaso.indicators.api import router as indicators_router
 from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.api import router as safety_router
@@ -54,6 +55,7 @@ api.add_router("/", safety_router)
 api.add_router("/", dossiers_router)
 api.add_router("/", dossiers_public_router)
 api.add_router("/", receipts_router)
+api.add_router("/", indicators_router)
 
 
 @api.exception_handler(InvalidInput)

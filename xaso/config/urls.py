@@ -15,6 +15,9 @@ urlpatterns = [
     path("", include("xaso.safety.urls")),
     path("", include("xaso.dossiers.public_urls")),
     path("", include("xaso.dossiers.urls")),
+    path("", include("xaso.indicators.urls")),
+    path("", include("xaso.indicators.admin_urls")),
+    path("", include("xaso.indicators.opendata_urls")),
     path("", include("xaso.core.urls")),
     # Last: the GS1 resolver answers any path that begins with a numeric application identifier.
     path("", include((traceability_urls.resolver_urlpatterns, "gs1"))),

@@ -1,0 +1,3 @@
+"""Indicator and criteria-set administration and assessment pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Open data: /opendata/ with a DCAT catalogue, CSV and JSON."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Dashboards, reports and period closing pages (/chi-so/)."""
+
+urlpatterns: list = []
