@@ -19,6 +19,7 @@ from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.api import router as safety_router
 from xaso.safety.ingest_api import router as ingest_router
+from xaso.survey.api import router as survey_router
 from xaso.traceability.api import router as traceability_router
 
 
@@ -55,6 +56,7 @@ api.add_router("/", safety_router)
 api.add_router("/", dossiers_router)
 api.add_router("/", dossiers_public_router)
 api.add_router("/", receipts_router)
+api.add_router("/", survey_router)
 api.add_router("/", indicators_router)
 
 

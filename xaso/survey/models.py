@@ -37,6 +37,9 @@ class Visit(PublicIdModel):
     content_hash = models.CharField(max_length=64)  # of the payload: a replay must match it
     # The household status version the phone saw; another visit since then may conflict.
     base_version = models.PositiveIntegerField(null=True, blank=True)
+    # The household status version this visit produced: "the visits since version n" are
+    # the household's visits with a higher number (conflict detection).
+    household_version = models.PositiveIntegerField(null=True, blank=True)
     # [{"resident": id or "", "item": code, "recorded": bool, "current": bool}]: answers that
     # disagree with a newer visit by someone else, held back until a person decides.
     conflicts = models.JSONField(default=list, blank=True)
@@ -98,7 +101,9 @@ class HouseholdStatus(models.Model):
         "places.Household", primary_key=True, on_delete=models.CASCADE, related_name="adoption"
     )
     village = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+")
-    version = models.PositiveIntegerField(default=0)  # +1 per visit applied: conflict detection
+    # +1 per visit recorded (late ones too) and per conflict resolution that changed answers:
+    # a phone that saw an older version may hold answers someone else has since changed.
+    version = models.PositiveIntegerField(default=0)
     last_visit = models.ForeignKey(
         Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
