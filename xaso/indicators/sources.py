@@ -209,4 +209,7 @@ def check_spec(spec: dict, *, field_name: str) -> None:
                 field=field_name,
             )
     # Build once with a sample period so that a bad filter value is refused now, not later.
-    source.condition(spec_filter, parse("2026"))
+    try:
+        source.condition(spec_filter, parse("2026"))
+    except InvalidInput as error:  # named for the numerator or denominator it came from
+        raise InvalidInput(error.message, field=field_name) from error
