@@ -91,6 +91,12 @@ def _dossier_in_time(value, period: Period) -> Q:
     return in_time if value else Q(timeliness="late")
 
 
+def _dossier_finished(value, period: Period) -> Q:
+    """A dossier whose result is out is judged early, on time or late; one in hand is not."""
+    finished = Q(timeliness__in=["early", "on_time", "late"])
+    return finished if value else ~finished
+
+
 def _choice(field_name: str, allowed: set[str]) -> FilterBuilder:
     def build(value, period: Period) -> Q:
         if value not in allowed:
@@ -176,6 +182,7 @@ SOURCES: dict[str, Source] = {
             filters={
                 "channel": _choice("channel", {"online", "counter", "post"}),
                 "in_time": _dossier_in_time,
+                "finished": _dossier_finished,
             },
         ),
         Source(
