@@ -81,6 +81,10 @@ def _demo(args: list[str]) -> int:
     )
     dossiers = summary.dossiers
     print(f"Một cửa: {dossiers['procedures']} thủ tục, {dossiers['dossiers']} hồ sơ.")
+    indicators = summary.indicators
+    print(
+        f"Chỉ tiêu: {indicators['indicators']} chỉ tiêu, {indicators['criteria_sets']} bộ tiêu chí."
+    )
     for code in demo_stamp_codes(limit=1):
         print(f"Thử quét một tem mẫu: http://localhost:{options.port}/s/{code}")
     print(f"Tài khoản mẫu (mật khẩu chung: {DEMO_PASSWORD}):")

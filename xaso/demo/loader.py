@@ -15,6 +15,7 @@ from xaso.accounts.roles import Role
 from xaso.core import audit
 from xaso.demo import names
 from xaso.demo.dossiers import dossiers_demo_delete, dossiers_demo_load
+from xaso.demo.indicators import indicators_demo_delete, indicators_demo_load
 from xaso.demo.safety import safety_demo_delete, safety_demo_load
 from xaso.demo.traceability import traceability_demo_delete, traceability_demo_load
 from xaso.lib.text import search_key
@@ -52,6 +53,7 @@ class DemoSummary:
     traceability: dict[str, int] = field(default_factory=dict)
     safety: dict[str, int] = field(default_factory=dict)
     dossiers: dict[str, int] = field(default_factory=dict)
+    indicators: dict[str, int] = field(default_factory=dict)
 
 
 @transaction.atomic
@@ -71,6 +73,9 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
     traceability = traceability_demo_load(commune=commune, villages=villages, admin=admin)
     safety = safety_demo_load(commune=commune, villages=villages, admin=admin)
     dossiers = dossiers_demo_load(commune=commune, admin=admin)
+    indicators = indicators_demo_load(
+        province=province, commune=commune, villages=villages, admin=admin
+    )
     audit.record(actor=None, verb="demo.loaded", target=commune, place_path=commune.path)
     return DemoSummary(
         commune_name=commune.name,
@@ -84,10 +89,12 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
         traceability=traceability,
         safety=safety,
         dossiers=dossiers,
+        indicators=indicators,
     )
 
 
 def _delete_demo_data(commune: Place) -> None:
+    indicators_demo_delete(commune)
     dossiers_demo_delete(commune)
     safety_demo_delete(commune)
     traceability_demo_delete(commune)
