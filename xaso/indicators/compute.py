@@ -8,11 +8,12 @@ bigger part of the place tree; the children of a place come from one grouped que
 Values of a closed period come from what the leader froze (FrozenValue), never recounted.
 """
 
+import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, When
 
 from xaso.indicators.models import FrozenValue, Indicator, ManualValue
 from xaso.indicators.sources import ANY, COMMUNE, SOURCES, VILLAGE, Source
@@ -98,7 +99,7 @@ def _counts_for_place(indicators, place: Place, period: Period) -> dict[int, tup
     return {indicator.id: _parts_result(indicator, results) for indicator in indicators}
 
 
-# --- the children of a place ------------------------------------------------------------------
+# --- the children of a place, or every place of a level below it ----------------------------------
 
 
 def values_for_children(
@@ -106,29 +107,50 @@ def values_for_children(
 ) -> dict[Place, list[Value]]:
     """Each child place of `parent` with every indicator's value, from grouped queries."""
     children = list(Place.objects.filter(parent=parent).order_by("name"))
-    frozen = _frozen(indicators, children, period)
-    grouped = _counts_for_children(indicators, parent, children, period)
+    return _values_for_group(indicators, parent, _child_kind(parent), children, period)
+
+
+def values_for_descendants(
+    indicators: list[Indicator], ancestor: Place, kind: str, period: Period
+) -> dict[Place, list[Value]]:
+    """Every place of `kind` below `ancestor` (the villages of a province, in path order) with
+    every indicator's value: still one grouped query per source, whatever the number of places."""
+    places = list(
+        Place.objects.filter(kind=kind, path__startswith=ancestor.path)
+        .exclude(pk=ancestor.pk)
+        .order_by("path")
+    )
+    return _values_for_group(indicators, ancestor, kind, places, period)
+
+
+def _child_kind(parent: Place) -> str:
+    return Place.Kind.VILLAGE if parent.kind == Place.Kind.COMMUNE else Place.Kind.COMMUNE
+
+
+def _values_for_group(indicators, root: Place, kind: str, places, period: Period) -> dict:
+    frozen = _frozen(indicators, places, period)
+    grouped = _counts_for_group(indicators, root, kind, places, period)
     result: dict[Place, list[Value]] = {}
     manual: list[Value] = []
-    for child in children:
+    for place in places:
         row = []
         for indicator in indicators:
-            value = Value(indicator=indicator, place=child, period=period)
-            key = (indicator.id, child.id)
+            value = Value(indicator=indicator, place=place, period=period)
+            key = (indicator.id, place.id)
             if key in frozen:
                 _fill_frozen(value, frozen[key])
             else:
-                _fill(value, grouped.get((indicator.id, child.id), _empty(indicator, child)))
+                _fill(value, grouped.get(key, _empty(indicator, place)))
                 if indicator.method == Indicator.Method.MANUAL:
                     manual.append(value)
             row.append(value)
-        result[child] = row
+        result[place] = row
     _fill_manual(manual)
     return result
 
 
-def _counts_for_children(indicators, parent: Place, children, period: Period) -> dict:
-    """{(indicator id, child id): (numerator, denominator, applicable)}."""
+def _counts_for_group(indicators, root: Place, kind: str, places, period: Period) -> dict:
+    """{(indicator id, place id): (numerator, denominator, applicable)}."""
     aggregates_by_source: dict[str, dict] = defaultdict(dict)
     for indicator in indicators:
         for part, spec in _parts(indicator):
@@ -136,57 +158,60 @@ def _counts_for_children(indicators, parent: Place, children, period: Period) ->
             aggregates_by_source[source.code][f"i{indicator.id}_{part}"] = _count(
                 source, spec, period
             )
-    per_child: dict[int, dict] = defaultdict(dict)
+    per_place: dict[int, dict] = defaultdict(dict)
     for code, aggregates in aggregates_by_source.items():
         source = SOURCES[code]
-        for child_id, counts in _grouped_counts(source, aggregates, parent, children):
-            per_child[child_id].update(counts)
+        for place_id, counts in _grouped_counts(source, aggregates, root, kind, places):
+            per_place[place_id].update(counts)
     result = {}
-    for child in children:
-        counts = per_child.get(child.id)
+    for place in places:
+        counts = per_place.get(place.id)
         for indicator in indicators:
             if counts is not None:
-                result[(indicator.id, child.id)] = _parts_result(indicator, counts, default=0)
+                result[(indicator.id, place.id)] = _parts_result(indicator, counts, default=0)
     return result
 
 
-def _grouped_counts(source: Source, aggregates: dict, parent: Place, children):
-    """(child id, {alias: count}) for each child that has rows, or zeros where it has none."""
-    group_field = _child_group_field(source, parent)
-    if group_field is None:  # cameras hang at any level: count child by child
-        for child in children:
-            rows = source.model_class().objects.filter(source.base & _place_q(source, child))
-            yield child.id, rows.aggregate(**aggregates)
-        return
-    place_q = _place_q(source, parent)
-    if place_q is None:
+def _grouped_counts(source: Source, aggregates: dict, root: Place, kind: str, places):
+    """(place id, {alias: count}) for each place that has rows, or zeros where it has none."""
+    group = _group_expression(source, kind)
+    place_q = _place_q(source, root)
+    if group is None or place_q is None:
         return
     rows = (
         source.model_class()
         .objects.filter(source.base & place_q)
-        .values(group_field)
+        .annotate(_group=group)
+        .values("_group")
         .annotate(**aggregates)
         .order_by()
     )
+    wanted = {place.id for place in places}
     seen = set()
     for row in rows:
-        child_id = row.pop(group_field)
-        seen.add(child_id)
-        yield child_id, row
-    for child in children:  # a child with no rows counts zero, not "no data"
-        if child.id not in seen and _place_q(source, child) is not None:
-            yield child.id, dict.fromkeys(aggregates, 0)
+        place_id = row.pop("_group")
+        if place_id in wanted:  # a camera hung on the commune itself is in no village
+            seen.add(place_id)
+            yield place_id, row
+    for place in places:  # a place with no rows counts zero, not "no data"
+        if place.id not in seen:
+            yield place.id, dict.fromkeys(aggregates, 0)
 
 
-def _child_group_field(source: Source, parent: Place) -> str | None:
-    if source.attached_at == ANY:
-        return None
-    if parent.kind == Place.Kind.COMMUNE:
-        return source.place_field if source.attached_at == VILLAGE else None
-    # A province's children are communes; a village-attached row reaches them through its village.
-    if source.attached_at == VILLAGE:
-        return f"{source.place_field}__parent"
-    return source.place_field
+def _group_expression(source: Source, kind: str):
+    """The id of the place of `kind` each row of `source` counts for; None: it counts for none."""
+    field_name = source.place_field
+    if kind == Place.Kind.VILLAGE:
+        return None if source.attached_at == COMMUNE else F(field_name)
+    if source.attached_at == VILLAGE:  # a commune: the village's parent
+        return F(f"{field_name}__parent")
+    if source.attached_at == COMMUNE:
+        return F(field_name)
+    # Hung at any level (cameras): a village's row counts for its commune.
+    return Case(
+        When(**{f"{field_name}__kind": Place.Kind.VILLAGE}, then=F(f"{field_name}__parent")),
+        default=F(field_name),
+    )
 
 
 # --- shared pieces ------------------------------------------------------------------------------
@@ -294,16 +319,29 @@ def _fill_frozen(value: Value, row: FrozenValue) -> None:
 
 
 def _fill_manual(values: list[Value]) -> None:
-    """A typed-in value for the place itself, else the sum of those typed in below it."""
+    """A typed-in value for the place itself, else the sum of those typed in below it.
+
+    One query for all the values of a call (a whole level of places), not one per place.
+    """
+    if not values:
+        return
+    paths = [value.place.path for value in values]
+    common = posixpath.commonpath(paths).rstrip("/") + "/"  # "/22/06913/", "/22/06914/" → "/22/"
+    entries = ManualValue.objects.filter(
+        indicator__in={value.indicator.id for value in values},
+        period__in={value.period.key for value in values},
+        place__path__startswith=common,
+    ).select_related("place")
+    # Each entry under every place above it: (indicator, period, path) → entries.
+    below: dict[tuple, list[ManualValue]] = defaultdict(list)
+    for entry in entries:
+        segments = entry.place.path.strip("/").split("/")
+        for depth in range(1, len(segments) + 1):
+            path = "/" + "/".join(segments[:depth]) + "/"
+            below[(entry.indicator_id, entry.period, path)].append(entry)
     for value in values:
-        entries = list(
-            ManualValue.objects.filter(
-                indicator=value.indicator,
-                period=value.period.key,
-                place__path__startswith=value.place.path,
-            ).select_related("place")
-        )
-        own = [entry for entry in entries if entry.place_id == value.place.id]
+        found = below.get((value.indicator.id, value.period.key, value.place.path), [])
+        own = [entry for entry in found if entry.place_id == value.place.id]
         if own:
             entry = own[0]
             value.numerator, value.denominator, value.value = (
@@ -311,8 +349,8 @@ def _fill_manual(values: list[Value]) -> None:
                 entry.denominator,
                 entry.value,
             )
-        elif entries and all(entry.denominator for entry in entries):
-            value.numerator = sum((entry.numerator or 0) for entry in entries)
-            value.denominator = sum(entry.denominator for entry in entries)
+        elif found and all(entry.denominator for entry in found):
+            value.numerator = sum((entry.numerator or 0) for entry in found)
+            value.denominator = sum(entry.denominator for entry in found)
             value.value = _ratio(Decimal(value.numerator), Decimal(value.denominator))
         _judge(value)
