@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("xaso.safety.urls")),
     path("", include("xaso.dossiers.public_urls")),
     path("", include("xaso.dossiers.urls")),
+    path("", include("xaso.survey.urls")),
     path("", include("xaso.indicators.urls")),
     path("", include("xaso.indicators.admin_urls")),
     path("", include("xaso.indicators.opendata_urls")),

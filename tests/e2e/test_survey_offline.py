@@ -1,0 +1,170 @@
+"""A community digital team member records a household visit with the network off.
+
+The phone (Chromium, network switched off with `context.set_offline`) has the app shell from
+the survey's service worker and the village's households in localStorage; the visit waits in
+the local queue, survives a reload with no network, and is sent once the network returns. The
+database of the demo server (read through `xaso shell`) then holds exactly one visit with that
+content, however many times the phone syncs; a response lost mid-sync is sent again and
+answered as a replay, not stored twice.
+"""
+
+import json
+import secrets
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_traceability_browser import shell_json
+
+pytestmark = pytest.mark.browser
+
+APP = "/khao-sat/"
+
+# Run in `xaso shell` with NOTES set: the visits carrying that note.
+VISITS_WITH_NOTES = """
+from xaso.survey.models import Visit
+result = [
+    {"household": v.household.public_id, "member": v.member.username, "answers": v.answers,
+     "visited_on": v.visited_on.isoformat(), "follow_up_on": v.follow_up_on and
+     v.follow_up_on.isoformat(), "base_version": v.base_version, "key": v.idempotency_key}
+    for v in Visit.objects.filter(notes=NOTES).select_related("household", "member")
+]
+"""
+
+# A household of the cached list that has residents and no visit waiting on this phone.
+PICK_HOUSEHOLD = """() => {
+    const key = Object.keys(localStorage).find(k => k.includes('.households.'));
+    const queued = Object.keys(localStorage).filter(k => k.endsWith('.queue'))
+        .flatMap(k => JSON.parse(localStorage.getItem(k))).map(item => item.payload.household);
+    return JSON.parse(localStorage.getItem(key)).households
+        .find(h => h.residents.length > 0 && !queued.includes(h.id));
+}"""
+
+
+def visits_with_notes(demo_server, notes: str) -> list[dict]:
+    return shell_json(demo_server, f"NOTES = {notes!r}\n{VISITS_WITH_NOTES}")
+
+
+def open_app_with_households_cached(page: Page) -> None:
+    page.goto(APP)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thăm hộ gia đình")
+    # The service worker is active (its install cached the shell) and the list is on the phone.
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1)
+    expect(page.locator("#list-status")).to_contain_text("hộ, lưu trên máy lúc")
+
+
+def record_visit(page: Page, household: dict, notes: str) -> None:
+    """Tick the first resident's smartphone, "helped today" with VNeID, fibre for the home."""
+    page.get_by_label("Tìm hộ").fill(household["head_name"])
+    page.locator(f'#household-list button[data-household="{household["id"]}"]').click()
+    expect(page.locator("#visit-household")).to_contain_text(household["head_name"])
+    resident = household["residents"][0]
+    form = page.locator("#visit-form")
+    smartphone = form.get_by_label(f"{resident['full_name']}: Có điện thoại thông minh", exact=True)
+    smartphone.check()
+    helped = form.get_by_label(
+        f"Hôm nay đã giúp {resident['full_name']}: Đã kích hoạt VNeID mức 2", exact=True
+    )
+    helped.check()
+    expect(
+        form.get_by_label(f"{resident['full_name']}: Đã kích hoạt VNeID mức 2", exact=True)
+    ).to_be_checked()
+    form.get_by_label("Có Internet cáp quang tại nhà").check()
+    form.get_by_label("Ghi chú").fill(notes)
+    form.get_by_role("button", name="Lưu lượt thăm").click()
+    expect(form).to_be_hidden()
+
+
+def queued_item(page: Page, household: dict):
+    return page.locator("#queue li").filter(has_text=household["head_name"])
+
+
+def test_a_visit_recorded_offline_is_kept_through_a_reload_and_synced_once(page_as, demo_server):
+    page = page_as("tocns")
+    context = page.context
+    open_app_with_households_cached(page)
+    household = page.evaluate(PICK_HOUSEHOLD)
+    assert household, "the demo village has a household with residents"
+    notes = f"Thăm thử ngoại tuyến {secrets.token_hex(4)}"
+
+    context.set_offline(True)
+    expect(page.locator("#net-status")).to_contain_text("Mất mạng")
+    record_visit(page, household, notes)
+    expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
+    expect(queued_item(page, household).locator(".state")).to_have_text("chờ gửi")
+
+    # Reload with no network: the page comes from the service worker's cache (its own fetch to
+    # the server fails: the phone really is offline), the queue from localStorage.
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thăm hộ gia đình")
+    worker = context.service_workers[0]
+    assert worker.url.endswith("/khao-sat/sw.js")
+    assert worker.evaluate("fetch('/healthz').then(() => 'reached', () => 'offline')") == "offline"
+    expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
+    expect(queued_item(page, household).locator(".state")).to_have_text("chờ gửi")
+    assert visits_with_notes(demo_server, notes) == []  # nothing has left the phone
+
+    context.set_offline(False)  # the `online` event sends the queue
+    expect(page.locator("#queue-count")).to_have_text("0 lượt thăm chờ gửi")
+    sent = page.locator("#sent li").filter(has_text=household["head_name"]).first
+    expect(sent.locator(".state")).to_have_text("đã gửi")
+
+    stored = visits_with_notes(demo_server, notes)
+    assert len(stored) == 1
+    visit = stored[0]
+    resident = household["residents"][0]["id"]
+    assert visit["household"] == household["id"] and visit["member"] == "tocns"
+    assert visit["base_version"] == household["version"]
+    assert visit["answers"]["household"] == {"fibre_broadband": True}
+    answers = visit["answers"]["residents"][resident]
+    assert answers["smartphone"] is True and answers["vneid_level2"] is True
+    assert answers["helped"] == ["vneid_level2"]
+
+    # Sync again and reload: nothing more is sent, nothing is stored twice.
+    page.get_by_role("button", name="Gửi ngay").click()
+    page.reload()
+    expect(page.locator("#queue-count")).to_have_text("0 lượt thăm chờ gửi")
+    expect(page.locator("html[data-offline-ready='1']")).to_have_count(1)
+    assert len(visits_with_notes(demo_server, notes)) == 1
+    # The refreshed household list carries the visit: the next one starts from the new version.
+    refreshed = page.evaluate(
+        """(id) => { const key = Object.keys(localStorage).find(k => k.includes('.households.'));
+        return JSON.parse(localStorage.getItem(key)).households.find(h => h.id === id); }""",
+        household["id"],
+    )
+    assert refreshed["version"] > household["version"]
+    assert refreshed["household_status"]["fibre_broadband"] is True
+
+
+def test_a_response_lost_mid_sync_keeps_the_visit_and_the_retry_stores_it_once(
+    page_as, demo_server
+):
+    page = page_as("tocns")
+    open_app_with_households_cached(page)
+    household = page.evaluate(PICK_HOUSEHOLD)
+    notes = f"Mất mạng giữa chừng {secrets.token_hex(4)}"
+    answered = []
+
+    def lose_the_answer(route):
+        answered.append(route.fetch().status)  # the server receives and stores the visit…
+        route.abort("internetdisconnected")  # …and the phone never hears back
+
+    page.route("**/api/v1/survey/visits/batch", lose_the_answer)
+    record_visit(page, household, notes)
+    expect(page.locator("#sync-status")).to_contain_text("Mất mạng khi đang gửi")
+    expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
+    assert answered == [200]
+    first = visits_with_notes(demo_server, notes)
+    assert len(first) == 1  # on the server, and still queued on the phone
+
+    page.unroute("**/api/v1/survey/visits/batch")
+    with page.expect_response("**/api/v1/survey/visits/batch") as reply:
+        page.get_by_role("button", name="Gửi ngay").click()
+    expect(page.locator("#queue-count")).to_have_text("0 lượt thăm chờ gửi")
+    expect(page.locator("#sent li").filter(has_text=household["head_name"]).first).to_contain_text(
+        "đã gửi"
+    )
+    assert [result["status"] for result in reply.value.json()["results"]] == [200]  # a replay
+    again = visits_with_notes(demo_server, notes)
+    assert len(again) == 1 and again[0]["key"] == first[0]["key"]
+    assert json.dumps(again) == json.dumps(first)
