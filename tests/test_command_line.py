@@ -32,6 +32,7 @@ def test_xaso_demo_loads_the_commune_once_and_prints_the_logins():
         assert traceability in first.stdout
         assert "An ninh trật tự: 9 camera, 3 quy tắc, 4 vụ việc." in first.stdout
         assert "Một cửa: 12 thủ tục, 5 hồ sơ." in first.stdout
+        assert "Tổ công nghệ số: 409 lượt thăm, 285 hộ đã thăm." in first.stdout
         assert "Chỉ tiêu: 11 chỉ tiêu, 2 bộ tiêu chí." in first.stdout
         assert "/s/" in first.stdout  # a demo stamp to scan
 

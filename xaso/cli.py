@@ -81,6 +81,8 @@ def _demo(args: list[str]) -> int:
     )
     dossiers = summary.dossiers
     print(f"Một cửa: {dossiers['procedures']} thủ tục, {dossiers['dossiers']} hồ sơ.")
+    survey = summary.survey
+    print(f"Tổ công nghệ số: {survey['visits']} lượt thăm, {survey['households']} hộ đã thăm.")
     indicators = summary.indicators
     print(
         f"Chỉ tiêu: {indicators['indicators']} chỉ tiêu, {indicators['criteria_sets']} bộ tiêu chí."

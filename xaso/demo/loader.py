@@ -17,6 +17,7 @@ from xaso.demo import names
 from xaso.demo.dossiers import dossiers_demo_delete, dossiers_demo_load
 from xaso.demo.indicators import indicators_demo_delete, indicators_demo_load
 from xaso.demo.safety import safety_demo_delete, safety_demo_load
+from xaso.demo.survey import survey_demo_delete, survey_demo_load
 from xaso.demo.traceability import traceability_demo_delete, traceability_demo_load
 from xaso.lib.text import search_key
 from xaso.places import personal_data
@@ -53,6 +54,7 @@ class DemoSummary:
     traceability: dict[str, int] = field(default_factory=dict)
     safety: dict[str, int] = field(default_factory=dict)
     dossiers: dict[str, int] = field(default_factory=dict)
+    survey: dict[str, int] = field(default_factory=dict)
     indicators: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,6 +75,7 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
     traceability = traceability_demo_load(commune=commune, villages=villages, admin=admin)
     safety = safety_demo_load(commune=commune, villages=villages, admin=admin)
     dossiers = dossiers_demo_load(commune=commune, admin=admin)
+    survey = survey_demo_load(commune=commune, villages=villages, admin=admin)
     indicators = indicators_demo_load(
         province=province, commune=commune, villages=villages, admin=admin
     )
@@ -89,12 +92,14 @@ def demo_load(*, reset: bool = False, households: int = HOUSEHOLDS) -> DemoSumma
         traceability=traceability,
         safety=safety,
         dossiers=dossiers,
+        survey=survey,
         indicators=indicators,
     )
 
 
 def _delete_demo_data(commune: Place) -> None:
     indicators_demo_delete(commune)
+    survey_demo_delete(commune)
     dossiers_demo_delete(commune)
     safety_demo_delete(commune)
     traceability_demo_delete(commune)
