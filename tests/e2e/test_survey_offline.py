@@ -8,12 +8,17 @@ content, however many times the phone syncs; a response lost mid-sync is sent ag
 answered as a replay, not stored twice.
 """
 
+import contextlib
 import json
+import re
 import secrets
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.browsing import log_in, new_context
+from tests.e2e.test_page_weight import LIMIT_BYTES, LOCAL_HOSTS, MEASURE, _is_image
 from tests.e2e.test_traceability_browser import shell_json
 
 pytestmark = pytest.mark.browser
@@ -168,3 +173,33 @@ def test_a_response_lost_mid_sync_keeps_the_visit_and_the_retry_stores_it_once(
     again = visits_with_notes(demo_server, notes)
     assert len(again) == 1 and again[0]["key"] == first[0]["key"]
     assert json.dumps(again) == json.dumps(first)
+
+
+def test_the_visit_app_weighs_under_100_kb_and_loads_nothing_from_elsewhere(page_as):
+    page = page_as("tocns")  # a new context: nothing cached, no service worker yet
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_app_with_households_cached(page)
+    entries = [e for e in page.evaluate(MEASURE) if not _is_image(e)]
+    shell = [e for e in entries if e["kind"] != "fetch"]  # the household list is data
+    kinds = {e["kind"] for e in shell}
+    assert {"navigation", "link", "script"} <= kinds, kinds
+    assert all(e["transfer"] > 0 for e in shell), "served from a cache: nothing measured"
+    total = sum(e["transfer"] for e in shell)
+    print(f"\nvisit app shell {total / 1000:.1f} KB")
+    assert total < LIMIT_BYTES
+    elsewhere = [url for url in requested if urlparse(url).hostname not in LOCAL_HOSTS]
+    assert not elsewhere, f"requests to other hosts: {elsewhere}"
+
+
+def test_a_signed_out_phone_is_sent_to_the_login_page_not_the_kept_copy(browser, demo_server):
+    # Its own login: signing out ends the session, which page_as shares with other tests.
+    with contextlib.closing(new_context(browser, demo_server.url)) as context:
+        page = context.new_page()
+        log_in(page, "tocns")
+        open_app_with_households_cached(page)
+        page.get_by_role("button", name="Đăng xuất").click()
+        expect(page).to_have_url(re.compile(r"/login/"))
+        page.goto(APP)  # through the service worker, which has the page in its cache
+        expect(page).to_have_url(re.compile(r"/login/\?next=/khao-sat/"))
+        expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
