@@ -1,58 +1,22 @@
 """Criteria sets: the default catalogue, assessments with the evidence behind each criterion
 (indicator thresholds, yes/no facts, villages meeting a village set), and facts recorded."""
 
-import datetime
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests import criteria_data
+from tests.criteria_data import PERIOD
 from xaso.core.models import AuditEntry
 from xaso.indicators import assess, catalogue
-from xaso.indicators.models import CriteriaSet, Criterion, CriterionFact, Indicator
+from xaso.indicators.models import Criterion, CriterionFact, Indicator
 from xaso.lib import periods
 from xaso.places import actions as places_actions
-from xaso.safety.models import Camera
-from xaso.survey.models import HouseholdStatus, ResidentStatus
-
-PERIOD = "2026-12"  # 15/11/2026 – 14/12/2026
-VISITED = datetime.date(2026, 11, 3)
-
-
-def _status(world, head_name: str, **items: datetime.date | None) -> None:
-    household = world.household(head_name)
-    common = {"village": household.village, "first_visited_on": VISITED}
-    HouseholdStatus.objects.create(household=household, last_visited_on=VISITED, **common, **items)
-    for resident in household.residents.all():
-        ResidentStatus.objects.create(
-            resident=resident, household=household, last_visited_on=VISITED, **common, **items
-        )
 
 
 @pytest.fixture
 def sets(world):
-    """The catalogue for the province; Tân Hợp (A2) meets the smart-village set, Đồng Tâm (A1)
-    does not (one adult in two has a smartphone) and has recorded no facts."""
-    counts = catalogue.catalogue_load(province=world.province, by=world.users["admin"])
-    assert counts["indicators"] == 11 and counts["criteria_sets"] == 2
-    _status(world, "Nguyễn Văn An")
-    _status(world, "Trần Thị Bình", smartphone_on=VISITED, bank_or_wallet_on=VISITED)
-    _status(world, "Lê Văn Cường", smartphone_on=VISITED, bank_or_wallet_on=VISITED)
-    camera = Camera.objects.create(name="Ngã tư chợ", place=world.a2, is_black_spot=True)
-    Camera.objects.filter(pk=camera.pk).update(
-        created_at=datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
-    )
-    village_set = CriteriaSet.objects.get(code=catalogue.smart_village_code(world.province))
-    for criterion in village_set.criteria.filter(kind=Criterion.Kind.FACT):
-        CriterionFact.objects.create(
-            criterion=criterion,
-            place=world.a2,
-            met=True,
-            evidence=f"Biên bản kiểm tra số 12/BB ({criterion.code})",
-            recorded_by=world.users["lanhdao"],
-        )
-    commune_set = CriteriaSet.objects.get(code=catalogue.model_commune_code(world.province))
-    return village_set, commune_set
+    return criteria_data.build(world)
 
 
 def _by_code(assessment: assess.Assessment) -> dict[str, assess.CriterionResult]:
@@ -343,3 +307,21 @@ def test_facts_only_where_the_user_may_enter(api_as, world, sets):
     assert api_as("tinh").post(path, _fact(world)).status_code == 403
     assert api_as("canbo_b").post(path, _fact(world)).status_code == 404
     assert not CriterionFact.objects.filter(place=world.a1).exists()
+
+
+def test_a_province_assesses_its_villages_in_one_batch(world, sets):
+    village_set, _commune_set = sets
+    period = periods.parse(PERIOD)
+
+    def queries() -> int:
+        villages = assess.places_to_assess(village_set, world.province)
+        with CaptureQueriesContext(connection) as captured:
+            results = assess.assess(village_set, villages, period)
+        assert {item.place.code for item in results} >= {world.a1.code, world.b1.code}
+        return len(captured)
+
+    before = queries()
+    places_actions.village_create(
+        commune=world.commune_b, name="Thôn Thứ Hai", by=world.users["admin"]
+    )
+    assert queries() == before

@@ -79,6 +79,8 @@ def _choice(values: dict, field: str, choices, default: str = "") -> str:
 def number_parse(value, *, field: str, required: bool = False) -> Decimal | None:
     """A number a person typed or sent: finite, within the columns' 14 digits, two decimals.
     A comma is read as the Vietnamese decimal separator ("87,5")."""
+    if isinstance(value, str):
+        value = value.strip()
     if value is None or value == "":
         if required:
             raise InvalidInput(_("Vui lòng nhập số."), field=field)

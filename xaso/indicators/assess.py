@@ -4,9 +4,10 @@ A criterion is met, not met, or not yet assessable (None): an indicator with no 
 fact nobody has recorded. A place meets the set when every criterion is met; one criterion
 not met makes the set not met; otherwise any None leaves the verdict open (None).
 
-Batched: the indicator values of many places come from one grouped count per source and
-parent (compute.values_for_children), the facts from one query, and a CHILDREN criterion
-assesses all the villages below the communes at once — never place by place.
+Batched: the indicator values of many places come from one grouped count per source
+(compute.values_for_children for the villages of a commune, values_for_descendants for those
+of a province), the facts from one query, and a CHILDREN criterion assesses all the villages
+below the communes at once — never place by place.
 """
 
 from collections import defaultdict
@@ -109,26 +110,49 @@ def assess(criteria_set: CriteriaSet, places: list[Place], period: Period) -> li
 
 # --- Indicator criteria -----------------------------------------------------------------------
 def _indicator_values(indicators: list[Indicator], places: list[Place], period: Period) -> dict:
-    """{(indicator id, place id): Value}: one grouped count per source and parent place."""
-    if not indicators:
+    """{(indicator id, place id): Value}: one grouped count per source for all the places
+    (the villages of a commune, or of a whole province), whatever their number."""
+    if not indicators or not places:
         return {}
+    if len(places) == 1:
+        rows = {places[0]: compute.values_for_place(indicators, places[0], period)}
+    elif len({place.parent_id for place in places}) == 1 and places[0].parent_id:
+        rows = compute.values_for_children(indicators, places[0].parent, period)
+    else:
+        ancestor = Place.objects.filter(path=_common_path(places)).first()
+        if ancestor is None:  # places of several provinces: one batch per parent
+            return _by_parent(indicators, places, period)
+        rows = compute.values_for_descendants(indicators, ancestor, places[0].kind, period)
+    wanted = {place.id for place in places}
+    return {
+        (value.indicator.id, place.id): value
+        for place, row in rows.items()
+        if place.id in wanted
+        for value in row
+    }
+
+
+def _by_parent(indicators: list[Indicator], places: list[Place], period: Period) -> dict:
     by_parent: dict[int | None, list[Place]] = defaultdict(list)
     for place in places:
         by_parent[place.parent_id].append(place)
     found: dict = {}
     for parent_id, group in by_parent.items():
-        if len(group) == 1 or parent_id is None:
-            for place in group:
-                for value in compute.values_for_place(indicators, place, period):
-                    found[(value.indicator.id, place.id)] = value
-            continue
-        wanted = {place.id for place in group}
-        parent = group[0].parent
-        for child, row in compute.values_for_children(indicators, parent, period).items():
-            if child.id in wanted:
-                for value in row:
-                    found[(value.indicator.id, child.id)] = value
+        for part in [group] if parent_id else [[place] for place in group]:
+            found |= _indicator_values(indicators, part, period)
     return found
+
+
+def _common_path(places: list[Place]) -> str:
+    """The path every place lies under: "/22/" for villages of two communes of province 22."""
+    shared = places[0].path.strip("/").split("/")
+    for place in places[1:]:
+        parts = place.path.strip("/").split("/")
+        length = 0
+        while length < min(len(shared), len(parts)) and shared[length] == parts[length]:
+            length += 1
+        shared = shared[:length]
+    return "/" + "".join(f"{part}/" for part in shared)
 
 
 def _by_indicator(criterion: Criterion, value: compute.Value | None) -> CriterionResult:

@@ -11,16 +11,28 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xaso.accounts.permissions import user_can, user_has_anywhere
+from xaso.accounts.permissions import (
+    EVERYWHERE,
+    scope_filter,
+    scope_paths,
+    user_can,
+    user_has_anywhere,
+)
 from xaso.accounts.roles import Capability
 from xaso.core.errors import InvalidInput
 from xaso.indicators import assess, compute
-from xaso.indicators.models import CriteriaSet, Criterion, Indicator
+from xaso.indicators.models import (
+    CriteriaSet,
+    Criterion,
+    CriterionFact,
+    Indicator,
+    ManualValue,
+)
 from xaso.lib import periods
 from xaso.lib.text import clean_input
 from xaso.places.models import Place
@@ -122,15 +134,25 @@ def criteria_set_get_for_user(user, code: str, *, capability: str = VIEW) -> Cri
     return criteria_set
 
 
-def criterion_in_set(criteria_set: CriteriaSet, code: str) -> Criterion:
+def criterion_in_set(criteria_set: CriteriaSet, code: str, *, missing=InvalidInput) -> Criterion:
+    """A criterion of the set by its code; an unknown one is an InvalidInput on the field
+    "criterion" (an API body), or `missing` (Http404 for a page's URL)."""
     criterion = (
         Criterion.objects.filter(criteria_set=criteria_set, code=_code(code))
-        .select_related("criteria_set__province")
+        .select_related("criteria_set__province", "indicator", "child_set")
         .first()
     )
     if criterion is None:
-        raise InvalidInput(_("Bộ tiêu chí không có tiêu chí này."), field="criterion")
+        if missing is InvalidInput:
+            raise InvalidInput(_("Bộ tiêu chí không có tiêu chí này."), field="criterion")
+        raise missing
     return criterion
+
+
+def criteria_of_set(criteria_set: CriteriaSet) -> list[Criterion]:
+    return list(
+        criteria_set.criteria.select_related("indicator", "child_set").order_by("position", "code")
+    )
 
 
 # --- Places -----------------------------------------------------------------------------------
@@ -150,6 +172,64 @@ def place_for_user(user, code: str, capability: str = VIEW) -> Place:
     if place.kind == Place.Kind.VILLAGE:
         raise Http404
     raise PermissionDenied(_("Địa bàn này nằm ngoài phạm vi của bạn."))
+
+
+def places_for_user(user, capability: str = VIEW) -> QuerySet[Place]:
+    """The places a page offers to choose from: the user's own places, and below them the
+    villages and the communes that have villages (a province has dozens of communes; only
+    those in use are worth listing)."""
+    paths = scope_paths(user, capability)
+    in_use = Q(kind=Place.Kind.VILLAGE) | Q(
+        kind=Place.Kind.COMMUNE, children__kind=Place.Kind.VILLAGE
+    )
+    if paths is EVERYWHERE:
+        places = Place.objects.filter(in_use)
+    else:
+        under = Q(pk__in=[])
+        for path in paths:
+            under |= Q(path__startswith=path)
+        places = Place.objects.filter(Q(path__in=paths) | (under & in_use))
+    return places.filter(successor__isnull=True).distinct().order_by("path")
+
+
+def home_place_for_user(user, capability: str = VIEW) -> Place | None:
+    """Where a page starts: the user's first place (a superuser's first commune in use)."""
+    return places_for_user(user, capability).exclude(kind=Place.Kind.VILLAGE).first() or (
+        places_for_user(user, capability).first()
+    )
+
+
+def fact_criteria_for_user(user) -> list[Criterion]:
+    """The yes/no criteria someone who enters values may record, of every set."""
+    _require_anywhere(user, Capability.ENTER_INDICATOR_VALUES)
+    return list(
+        Criterion.objects.filter(kind=Criterion.Kind.FACT)
+        .select_related("criteria_set__province")
+        .order_by("criteria_set__code", "position", "code")
+    )
+
+
+@dataclass
+class RecentEntries:
+    values: list[ManualValue]
+    facts: list[CriterionFact]
+
+
+def recent_entries_for_user(user, *, limit: int = 20) -> RecentEntries:
+    """The latest hand-entered values and facts in the places the user enters values for."""
+    _require_anywhere(user, Capability.ENTER_INDICATOR_VALUES)
+    scope = scope_filter(user, Capability.ENTER_INDICATOR_VALUES, "place__path")
+    values = (
+        ManualValue.objects.filter(scope)
+        .select_related("indicator", "place", "entered_by")
+        .order_by("-entered_at", "-id")[:limit]
+    )
+    facts = (
+        CriterionFact.objects.filter(scope)
+        .select_related("criterion__criteria_set", "place", "recorded_by")
+        .order_by("-recorded_at", "-id")[:limit]
+    )
+    return RecentEntries(values=list(values), facts=list(facts))
 
 
 # --- Values -----------------------------------------------------------------------------------
