@@ -3,6 +3,7 @@
 import io
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -11,6 +12,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests import indicator_data
+from xaso.indicators import trend
+from xaso.indicators.catalogue import catalogue_load
+from xaso.indicators.models import Criterion, CriterionFact
+from xaso.lib import periods
 from xaso.places import actions as places_actions
 
 URL = "/chi-so/"
@@ -171,6 +176,36 @@ def test_the_trend_has_twelve_periods_and_the_chosen_indicator(client_as, world,
     assert f"{data.last.label()}: 3 lượt" in svg  # A1 two visits, A2 one
 
 
+def test_the_trend_reads_each_source_once_for_twelve_periods(
+    world, data, django_assert_max_num_queries
+):
+    span = periods.previous(data.current, 12)
+    with django_assert_max_num_queries(2):  # the frozen rows, one aggregate of residents
+        values = trend.values_over_periods(data.smartphone, world.commune_a, span)
+
+    by_key = {value.period.key: value for value in values}
+    assert [value.period.key for value in values] == [period.key for period in span]
+    assert by_key[data.last.key].value == Decimal("66.7")
+    assert by_key[data.current.key].value == Decimal("66.7")
+    assert by_key[span[0].key].value is None and by_key[span[0].key].denominator == 0
+
+
+def test_a_superuser_starts_at_a_province_with_villages(client_as, world, data):
+    response = client_as("admin").get(URL)
+
+    page = _text(response)
+    assert response.status_code == 200
+    assert f"Chỉ tiêu chuyển đổi số — {world.province.name}" in page
+    assert "75 %" in page
+
+
+def test_a_page_with_no_indicator_defined_still_renders(client_as, world):
+    response = client_as("lanhdao").get(URL)
+
+    assert response.status_code == 200
+    assert "Chưa có chỉ tiêu nào được định nghĩa" in _text(response)
+
+
 def test_query_count_does_not_grow_with_villages_or_households(client_as, world, data):
     client = client_as("lanhdao")
     client.get(URL)  # warm the session and the menu
@@ -264,9 +299,6 @@ def test_the_province_report_lists_every_commune(client_as, world, data):
 
 @pytest.fixture
 def catalogue(world):
-    from xaso.indicators.catalogue import catalogue_load
-    from xaso.indicators.models import Criterion, CriterionFact
-
     catalogue_load(province=world.province, by=world.users["admin"])
     indicator_data.survey_last_period(world)
     for code in ("to-cns", "kenh-mxh", "wifi", "dia-chi-so"):

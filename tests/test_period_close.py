@@ -126,6 +126,8 @@ def test_the_dashboard_shows_the_frozen_value_and_the_sign_off(client_as, world,
     values = page[page.index('<table class="values">') : page.index("</table>")]
     assert "3 lượt" in values and "4 lượt" not in values
     assert "Chốt số liệu kỳ" not in page  # closed already
+    trend = page[page.index('<svg class="trend"') :]
+    assert trend.count('class="frozen"') == 1 and "Chấm lớn: kỳ đã chốt" in page
     village = client_as("truongthon").get(URL, {"period": data.last.key}).content.decode()
     assert "Đã chốt số liệu" in village and "cùng Xã Quảng Tân" in village
 
