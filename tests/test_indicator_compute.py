@@ -136,6 +136,25 @@ def test_a_village_has_no_dossier_share(world):
     assert commune.applicable is True and commune.denominator == 0
 
 
+def test_a_village_has_no_dossier_share_beside_indicators_it_has(surveyed_world):
+    world = surveyed_world
+    online = Indicator.objects.create(
+        code="online",
+        name="Hồ sơ trực tuyến",
+        method=Indicator.Method.RATIO,
+        numerator={"source": "dossiers", "filter": {"channel": "online"}},
+        denominator={"source": "dossiers"},
+    )
+
+    by_village = compute.values_for_children(
+        [_smartphone_share(), online], world.commune_a, NOVEMBER
+    )
+    smartphone, dossiers = by_village[world.a1]
+
+    assert smartphone.applicable and smartphone.denominator == 2
+    assert dossiers.applicable is False and dossiers.denominator is None
+
+
 def test_a_closed_period_reads_the_frozen_value(surveyed_world):
     world = surveyed_world
     indicator = _smartphone_share()

@@ -168,7 +168,7 @@ def _counts_for_group(indicators, root: Place, kind: str, places, period: Period
         counts = per_place.get(place.id)
         for indicator in indicators:
             if counts is not None:
-                result[(indicator.id, place.id)] = _parts_result(indicator, counts, default=0)
+                result[(indicator.id, place.id)] = _parts_result(indicator, counts)
     return result
 
 
@@ -252,9 +252,10 @@ def _place_q(source: Source, place: Place) -> Q | None:
     return Q(**{f"{source.place_field}__in": villages.values("id")})
 
 
-def _parts_result(indicator: Indicator, counts: dict, default=None) -> tuple:
-    numerator = counts.get(f"i{indicator.id}_n", default)
-    denominator = counts.get(f"i{indicator.id}_d", default)
+def _parts_result(indicator: Indicator, counts: dict) -> tuple:
+    """A count missing from `counts` is a source that says nothing at this place's level."""
+    numerator = counts.get(f"i{indicator.id}_n")
+    denominator = counts.get(f"i{indicator.id}_d")
     applicable = numerator is not None
     return numerator, denominator, applicable
 
