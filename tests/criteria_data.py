@@ -3,9 +3,14 @@ Tân Hợp (A2) meeting the smart-village set and Đồng Tâm (A1) not (one adu
 smartphone; no facts recorded). Figures are for PERIOD, fixed, so they never drift."""
 
 import datetime
+from collections.abc import Callable
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from xaso.indicators import catalogue
 from xaso.indicators.models import CriteriaSet, Criterion, CriterionFact
+from xaso.places import actions as places_actions
 from xaso.safety.models import Camera
 from xaso.survey.models import HouseholdStatus, ResidentStatus
 
@@ -45,3 +50,20 @@ def build(world) -> tuple[CriteriaSet, CriteriaSet]:
         )
     commune_set = CriteriaSet.objects.get(code=catalogue.model_commune_code(world.province))
     return village_set, commune_set
+
+
+def queries_with_more_villages(world, commune, run: Callable[[], object], *, more: int = 4):
+    """How many queries `run` makes, before and after `more` villages are added to the commune
+    (equal when nothing is queried village by village)."""
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        return len(captured)
+
+    before = count()
+    for number in range(more):
+        places_actions.village_create(
+            commune=commune, name=f"Thôn mới {number}", by=world.users["admin"]
+        )
+    return before, count()

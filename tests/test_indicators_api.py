@@ -7,7 +7,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from tests.test_indicator_compute import _surveyed
+from tests.test_indicator_compute import _smartphone_share, _surveyed
 from xaso.indicators.models import Indicator, ManualValue, PeriodClose
 from xaso.lib import periods
 
@@ -45,15 +45,10 @@ def smartphone(world):
         ("Phạm Thị Dung", datetime.date(2026, 11, 3), datetime.date(2026, 11, 3)),
     ]:
         _surveyed(world, head, visited=visited, smartphone=phone)
-    return Indicator.objects.create(
-        code="smartphone",
-        name="Người lớn có điện thoại thông minh",
-        method=Indicator.Method.RATIO,
-        numerator={"source": "residents_surveyed", "filter": {"adult": True, "has": "smartphone"}},
-        denominator={"source": "residents_surveyed", "filter": {"adult": True}},
-        targets={"village": 90, "commune": 80},
-        published=True,
-    )
+    indicator = _smartphone_share()
+    indicator.published = True
+    indicator.save(update_fields=["published"])
+    return indicator
 
 
 @pytest.fixture

@@ -121,11 +121,15 @@ def _require_manager(user) -> None:
         raise PermissionDenied(_("Chỉ quản trị viên được sửa định nghĩa chỉ tiêu."))
 
 
-def _save(instance, changes: dict, *, by, verb: str, created: bool, duplicate: str) -> None:
-    """Save a definition and audit it; a row that did not change is left alone, so loading
-    the catalogue twice writes nothing."""
+def _save(instance, cleaned: dict, *, by, verb: str, duplicate: str):
+    """Create `instance` (unsaved) or update it with `cleaned`, and audit it; a row that did
+    not change is left alone, so loading the catalogue twice writes nothing."""
+    created = instance.pk is None
+    changes = {} if created else audit.field_changes(instance, cleaned)
     if not created and not changes:
-        return
+        return instance
+    for field, value in cleaned.items():
+        setattr(instance, field, value)
     save_unique(instance, duplicate_message=duplicate, field="code")
     audit.record(
         actor=by,
@@ -133,6 +137,7 @@ def _save(instance, changes: dict, *, by, verb: str, created: bool, duplicate: s
         target=instance,
         changes=changes or {"code": instance.code},
     )
+    return instance
 
 
 # --- Indicators -------------------------------------------------------------------------------
@@ -209,20 +214,13 @@ def indicator_save(*, values: dict, by, indicator: Indicator | None = None) -> I
     """Create an indicator, or update `indicator` (its code stays what it is)."""
     _require_manager(by)
     cleaned = indicator_values(values, code=indicator.code if indicator else None)
-    created = indicator is None
-    indicator = indicator or Indicator()
-    changes = {} if created else audit.field_changes(indicator, cleaned)
-    for field, value in cleaned.items():
-        setattr(indicator, field, value)
-    _save(
-        indicator,
-        changes,
+    return _save(
+        indicator or Indicator(),
+        cleaned,
         by=by,
         verb="indicator",
-        created=created,
         duplicate=_("Mã chỉ tiêu đã tồn tại."),
     )
-    return indicator
 
 
 @transaction.atomic
@@ -347,20 +345,13 @@ def criteria_set_save(*, values: dict, by, criteria_set: CriteriaSet | None = No
         raise DomainError(
             _("Bộ tiêu chí đã có tiêu chí; không đổi được cấp áp dụng."), field="place_kind"
         )
-    created = criteria_set is None
-    criteria_set = criteria_set or CriteriaSet()
-    changes = {} if created else audit.field_changes(criteria_set, cleaned)
-    for field, value in cleaned.items():
-        setattr(criteria_set, field, value)
-    _save(
-        criteria_set,
-        changes,
+    return _save(
+        criteria_set or CriteriaSet(),
+        cleaned,
         by=by,
         verb="criteria_set",
-        created=created,
         duplicate=_("Mã bộ tiêu chí đã tồn tại."),
     )
-    return criteria_set
 
 
 def _criterion_values(criteria_set: CriteriaSet, values: dict) -> dict:
@@ -401,20 +392,13 @@ def criterion_save(
 ) -> Criterion:
     _require_set_manager(by, criteria_set.province)
     cleaned = _criterion_values(criteria_set, values)
-    created = criterion is None
-    criterion = criterion or Criterion(criteria_set=criteria_set)
-    changes = {} if created else audit.field_changes(criterion, cleaned)
-    for field, value in cleaned.items():
-        setattr(criterion, field, value)
-    _save(
-        criterion,
-        changes,
+    return _save(
+        criterion or Criterion(criteria_set=criteria_set),
+        cleaned,
         by=by,
         verb="criterion",
-        created=created,
         duplicate=_("Bộ tiêu chí đã có tiêu chí với mã này."),
     )
-    return criterion
 
 
 @transaction.atomic
@@ -450,7 +434,7 @@ def criterion_fact_record(
             % {"kind": Place.Kind(criteria_set.place_kind).label.lower()},
             field="place",
         )
-    if criteria_set.province_id and not place.path.startswith(f"/{_province_code(criteria_set)}/"):
+    if criteria_set.province_id and not place.path.startswith(criteria_set.province.path):
         raise InvalidInput(_("Địa bàn không thuộc tỉnh của bộ tiêu chí."), field="place")
     if not isinstance(met, bool):
         raise InvalidInput(_("Vui lòng chọn đạt hoặc chưa đạt."), field="met")
@@ -476,7 +460,3 @@ def criterion_fact_record(
         place_path=place.path,
     )
     return fact
-
-
-def _province_code(criteria_set: CriteriaSet) -> str:
-    return criteria_set.province.code

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from xaso.accounts.permissions import EVERYWHERE, scope_paths, user_has_anywhere
 from xaso.accounts.roles import Capability
-from xaso.core.errors import DomainError, InvalidInput
-from xaso.core.forms import submitted
+from xaso.core.errors import InvalidInput
+from xaso.core.forms import run_action, submitted
 from xaso.indicators import actions, selectors
 from xaso.indicators.forms import (
     CriteriaSetForm,
@@ -33,16 +33,6 @@ VERDICTS = {True: _("Đạt"), False: _("Chưa đạt"), None: _("Chưa đủ c�
 def _require(user, capability: str) -> None:
     if not user_has_anywhere(user, capability):
         raise PermissionDenied
-
-
-def _act(form, action, fields: dict | None = None):
-    """Call an action; its refusal becomes an error on the matching field of the form."""
-    try:
-        return action()
-    except DomainError as error:
-        field = (fields or getattr(form, "error_fields", {})).get(error.field, error.field)
-        form.add_error(field if field in form.fields else None, error.message)
-        return None
 
 
 def _render(request, template: str, context: dict, forms=()):
@@ -86,7 +76,7 @@ def indicator_edit(request, code: str | None = None):
     indicator = selectors.indicator_get_for_user(user, code, capability=MANAGE) if code else None
     form = IndicatorForm(submitted(request), indicator=indicator)
     if request.method == "POST" and form.is_valid():
-        saved = _act(
+        saved = run_action(
             form,
             lambda: actions.indicator_save(values=form.values(), by=user, indicator=indicator),
         )
@@ -115,7 +105,7 @@ def entries(request):
     )
     if which == "value" and value_form.is_valid():
         data = value_form.cleaned_data
-        entry = _act(
+        entry = run_action(
             value_form,
             lambda: actions.manual_value_enter(
                 indicator=data["indicator"],
@@ -138,7 +128,7 @@ def entries(request):
             return redirect("indicator_admin:entries")
     if which == "fact" and fact_form.is_valid():
         data = fact_form.cleaned_data
-        fact = _act(
+        fact = run_action(
             fact_form,
             lambda: actions.criterion_fact_record(
                 criterion=fact_form.chosen_criterion(),
@@ -183,7 +173,9 @@ def criteria_list(request):
     if can_manage:
         form = CriteriaSetForm(submitted(request), provinces=_provinces(user))
         if request.method == "POST" and form.is_valid():
-            saved = _act(form, lambda: actions.criteria_set_save(values=form.cleaned_data, by=user))
+            saved = run_action(
+                form, lambda: actions.criteria_set_save(values=form.cleaned_data, by=user)
+            )
             if saved:
                 messages.success(request, _("Đã tạo bộ tiêu chí %(code)s.") % {"code": saved.code})
                 return redirect("indicator_admin:criteria_set_edit", code=saved.code)
@@ -206,7 +198,7 @@ def criteria_set_edit(request, code: str):
     )
     criterion_form = CriterionForm(request.POST if which == "criterion" else None)
     if which == "set" and set_form.is_valid():
-        saved = _act(
+        saved = run_action(
             set_form,
             lambda: actions.criteria_set_save(
                 values=set_form.cleaned_data, by=user, criteria_set=criteria_set
@@ -216,7 +208,7 @@ def criteria_set_edit(request, code: str):
             messages.success(request, _("Đã lưu bộ tiêu chí."))
             return redirect("indicator_admin:criteria_set_edit", code=saved.code)
     if which == "criterion" and criterion_form.is_valid():
-        saved = _act(
+        saved = run_action(
             criterion_form,
             lambda: actions.criterion_save(
                 criteria_set=criteria_set, values=criterion_form.values(), by=user
@@ -247,7 +239,7 @@ def criterion_edit(request, code: str, criterion_code: str):
         return redirect("indicator_admin:criteria_set_edit", code=criteria_set.code)
     form = CriterionForm(submitted(request), criterion=criterion)
     if request.method == "POST" and form.is_valid():
-        saved = _act(
+        saved = run_action(
             form,
             lambda: actions.criterion_save(
                 criteria_set=criteria_set, values=form.values(), by=user, criterion=criterion
@@ -285,6 +277,7 @@ def assessment(request, code: str):
                     "place": item.place,
                     "met": item.met,
                     "verdict": VERDICTS[item.met],
+                    "met_count": sum(1 for result in item.results if result.met is True),
                     "results": [
                         {
                             "criterion": result.criterion,

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
@@ -184,21 +184,13 @@ class EntryIn(_In):
 
 
 class EntryOut(Schema):
-    indicator: str
-    place: str
+    indicator: str = Field(alias="indicator.code")
+    place: str = Field(alias="place.code")
     period: str
     value: float
     numerator: float | None
     denominator: float | None
     source: str
-
-    @staticmethod
-    def resolve_indicator(entry) -> str:
-        return entry.indicator.code
-
-    @staticmethod
-    def resolve_place(entry) -> str:
-        return entry.place.code
 
 
 @router.post("/indicators/{code}/entries", response={201: EntryOut})
@@ -333,18 +325,10 @@ class FactIn(_In):
 
 
 class FactOut(Schema):
-    criterion: str
-    place: str
+    criterion: str = Field(alias="criterion.code")
+    place: str = Field(alias="place.code")
     met: bool
     evidence: str
-
-    @staticmethod
-    def resolve_criterion(fact) -> str:
-        return fact.criterion.code
-
-    @staticmethod
-    def resolve_place(fact) -> str:
-        return fact.place.code
 
 
 @router.post("/criteria/{code}/facts", response={201: FactOut})

@@ -95,14 +95,14 @@ class IndicatorForm(forms.Form):
     name = forms.CharField(label=_("Tên chỉ tiêu"), max_length=255)
     unit = forms.CharField(label=_("Đơn vị"), max_length=30, initial="%")
     method = forms.ChoiceField(label=_("Cách tính"), choices=Indicator.Method.choices)
-    numerator_source = forms.ChoiceField(label=_("Tử số: đếm"), required=False)
+    numerator = forms.ChoiceField(label=_("Tử số: đếm"), required=False)
     numerator_filter = forms.MultipleChoiceField(
         label=_("Tử số: chỉ đếm"),
         required=False,
         choices=FILTER_CHOICES,
         widget=forms.CheckboxSelectMultiple,
     )
-    denominator_source = forms.ChoiceField(
+    denominator = forms.ChoiceField(
         label=_("Mẫu số: đếm"), required=False, help_text=_("chỉ dùng cho tỷ lệ")
     )
     denominator_filter = forms.MultipleChoiceField(
@@ -125,19 +125,12 @@ class IndicatorForm(forms.Form):
     published = forms.BooleanField(label=_("Công bố dữ liệu mở"), required=False)
     position = forms.IntegerField(label=_("Thứ tự"), min_value=0, initial=0, required=False)
 
-    # Errors of actions.indicator_save name the JSON field; show them on the form's.
-    error_fields = {
-        "numerator": "numerator_source",
-        "denominator": "denominator_source",
-        "targets": "target_village",
-    }
-
     def __init__(self, *args, indicator: Indicator | None = None, **kwargs):
         if indicator is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_for(indicator)
         super().__init__(*args, **kwargs)
-        self.fields["numerator_source"].choices = _source_choices()
-        self.fields["denominator_source"].choices = _source_choices()
+        self.fields["numerator"].choices = _source_choices()
+        self.fields["denominator"].choices = _source_choices()
         if indicator is not None:
             self.fields["code"].disabled = True
 
@@ -160,7 +153,7 @@ class IndicatorForm(forms.Form):
         }
         for part in ("numerator", "denominator"):
             spec = getattr(indicator, part) or {}
-            initial[f"{part}_source"] = spec.get("source", "")
+            initial[part] = spec.get("source", "")
             initial[f"{part}_filter"] = spec_tokens(spec)
         for kind, _label in TARGET_KINDS:
             target = indicator.targets.get(kind)
@@ -170,7 +163,8 @@ class IndicatorForm(forms.Form):
     def clean(self):
         data = super().clean()
         for part in ("numerator", "denominator"):
-            spec, error = spec_from(data.get(f"{part}_source", ""), data.get(f"{part}_filter", []))
+            # The chosen source becomes the whole spec; the action checks it against SOURCES.
+            spec, error = spec_from(data.get(part, ""), data.get(f"{part}_filter", []))
             if error:
                 self.add_error(f"{part}_filter", error)
             data[part] = spec
