@@ -57,7 +57,6 @@ def _iso(value) -> str | None:
 
 
 # --- Recording a visit ------------------------------------------------------------------------
-@transaction.atomic
 def visit_record(
     *,
     member,
@@ -75,20 +74,92 @@ def visit_record(
     is refused (DomainError → 409) if it differs. A household outside the member's villages is
     PermissionDenied; every malformed value is InvalidInput naming what is wrong.
     """
-    key = idempotency_key_clean(idempotency_key)
-    notes = _notes(notes)
-    answers = answers if answers is not None else {}
-    digest = content_hash(
-        household=household.public_id,
+    values = _visit_values(
+        household=household,
         visited_on=visited_on,
         notes=notes,
+        answers=answers,
+        idempotency_key=idempotency_key,
         follow_up_on=follow_up_on,
         base_version=base_version,
-        answers=answers,
     )
-    existing = _visit_by_key(key)
+    existing = _visit_by_key(values["idempotency_key"])
     if existing is not None:
-        return _replayed(existing, member=member, digest=digest), False
+        return _replayed(existing, member=member, values=values), False
+    return _insert_or_replay(member, values)
+
+
+def visits_record(*, member, visits: list[dict]) -> list[tuple[Visit, bool] | Exception]:
+    """Record a phone's queue: what `visit_record(member=member, **values)` does for each, all
+    in one transaction (one commit for the lot) and each in its own savepoint, so a refused
+    visit is returned as its refusal (DomainError, InvalidInput or PermissionDenied) without
+    stopping or half-writing the others. Results come back in the order given.
+
+    The keys already stored are looked up in one query. Households are locked in ascending id
+    order (a household's own visits keep their order), so two batches touching the same
+    households never wait for each other in a circle.
+    """
+    keys = {visit.get("idempotency_key") for visit in visits}
+    known = {
+        visit.idempotency_key: visit
+        for visit in Visit.objects.select_related("household", "village", "member").filter(
+            idempotency_key__in=[key.strip() for key in keys if isinstance(key, str)]
+        )
+    }
+    results: list = [None] * len(visits)
+    order = sorted(range(len(visits)), key=lambda index: visits[index]["household"].pk)
+    with transaction.atomic():
+        for index in order:
+            try:
+                values = _visit_values(**visits[index])
+                existing = known.get(values["idempotency_key"])
+                if existing is not None:
+                    results[index] = _replayed(existing, member=member, values=values), False
+                else:
+                    results[index] = _insert_or_replay(member, values)
+            except (DomainError, PermissionDenied) as refusal:
+                results[index] = refusal
+    return results
+
+
+def _visit_values(
+    *, household, visited_on, notes, answers, idempotency_key, follow_up_on, base_version
+) -> dict:
+    """The visit's fields as it will be stored, and the hash of its content."""
+    values = {
+        "household": household,
+        "visited_on": visited_on,
+        "notes": _notes(notes),
+        "follow_up_on": follow_up_on,
+        "base_version": base_version,
+        "answers": answers if answers is not None else {},
+        "idempotency_key": idempotency_key_clean(idempotency_key),
+    }
+    values["content_hash"] = content_hash(
+        **{field: values[field] for field in ("visited_on", "notes", "follow_up_on")},
+        household=household.public_id,
+        base_version=base_version,
+        answers=values["answers"],
+    )
+    return values
+
+
+def _insert_or_replay(member, values: dict) -> tuple[Visit, bool]:
+    try:
+        return _visit_insert(member=member, values=values), True
+    except IntegrityError:
+        # The same key sent twice at once: the other request committed its visit first, and
+        # this one's transaction (a savepoint inside a batch) was rolled back whole.
+        existing = _visit_by_key(values["idempotency_key"])
+        if existing is None:
+            raise
+        return _replayed(existing, member=member, values=values), False
+
+
+@transaction.atomic
+def _visit_insert(*, member, values: dict) -> Visit:
+    household, visited_on = values["household"], values["visited_on"]
+    follow_up_on, base_version = values["follow_up_on"], values["base_version"]
     if not user_can(member, Capability.RECORD_VISITS, household.village):
         raise PermissionDenied(_("Hộ này không thuộc thôn bạn được giao đến thăm."))
     _check_dates(visited_on, follow_up_on)
@@ -97,39 +168,20 @@ def visit_record(
     ):
         raise InvalidInput(_("Phiên bản hộ không hợp lệ."), field="base_version")
 
-    # The household row is the lock: visits to one household are applied one after another.
-    locked = (
-        Household.objects.select_for_update(of=("self",))
-        .select_related("adoption")
-        .get(pk=household.pk)
-    )
-    status = getattr(locked, "adoption", None)
+    status = _lock_household(household.pk)
     residents = {
         resident.public_id: resident
         for resident in Resident.objects.filter(household=household).select_related("adoption")
     }
-    answers = _clean_answers(answers, residents)
-
     visit = Visit(
-        household=household,
         village=household.village,
         member=member,
-        visited_on=visited_on,
-        notes=notes,
-        follow_up_on=follow_up_on,
-        answers=answers,
-        idempotency_key=key,
-        content_hash=digest,
-        base_version=base_version,
         household_version=(status.version if status else 0) + 1,
+        **values,
     )
+    visit.answers = _clean_answers(values["answers"], residents)
     visit.conflicts = _conflicts(visit, status, residents)
-    try:
-        with transaction.atomic():
-            visit.save()
-    except IntegrityError:  # the same key, sent concurrently: the other request won
-        existing = _visit_by_key(key)
-        return _replayed(existing, member=member, digest=digest), False
+    visit.save()  # the first write: a key another request has just stored fails here
     late = _apply(visit, status, residents)
     audit.record(
         actor=member,
@@ -143,7 +195,15 @@ def visit_record(
         },
         place_path=household.village.path,
     )
-    return visit, True
+    return visit
+
+
+def _lock_household(household_id: int) -> HouseholdStatus | None:
+    """Lock the household row, then read its status: visits to one household are applied one
+    after another. Two statements, not one with a join: on PostgreSQL a row read in the same
+    statement as a lock it waited for comes from before the wait."""
+    list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
+    return HouseholdStatus.objects.filter(household_id=household_id).first()
 
 
 def _visit_by_key(key: str) -> Visit | None:
@@ -154,8 +214,8 @@ def _visit_by_key(key: str) -> Visit | None:
     )
 
 
-def _replayed(existing: Visit, *, member, digest: str) -> Visit:
-    if existing.member_id != member.pk or existing.content_hash != digest:
+def _replayed(existing: Visit, *, member, values: dict) -> Visit:
+    if existing.member_id != member.pk or existing.content_hash != values["content_hash"]:
         raise DomainError(
             _(
                 "Khoá Idempotency-Key này đã được dùng cho một lượt thăm khác nội dung; "
@@ -196,7 +256,8 @@ def _check_dates(visited_on, follow_up_on) -> None:
 
 
 def _clean_answers(answers, residents: dict[str, Resident]) -> dict:
-    """The answers with every key checked against the checklist; "helped" sorted, no repeats."""
+    """The answers with every key checked against the checklist; "helped" sorted, no repeats;
+    answers about a resident whose data was erased dropped."""
     if not isinstance(answers, dict):
         raise InvalidInput(_("Câu trả lời phải là một đối tượng JSON."), field="answers")
     unknown = set(answers) - {"household", "residents"}
@@ -215,7 +276,11 @@ def _clean_answers(answers, residents: dict[str, Resident]) -> dict:
         cleaned["residents"] = {}
         for public_id, items in given.items():
             resident = residents.get(public_id)
-            if resident is None or resident.erased_at is not None:
+            if resident is not None and resident.erased_at is not None:
+                # Erased on request since the phone cached the household: nothing more is
+                # recorded about the person, and the rest of the visit still counts.
+                continue
+            if resident is None:
                 raise InvalidInput(
                     _("Nhân khẩu %(id)s không thuộc hộ này.") % {"id": public_id[:20]},
                     field="answers",
@@ -333,18 +398,7 @@ def _apply(visit: Visit, status: HouseholdStatus | None, residents: dict[str, Re
         for item, value in _answered(items):
             if (public_id, item) not in held:
                 _set_item(row, item, value, day)
-    ResidentStatus.objects.bulk_create(new_rows)
-    ResidentStatus.objects.bulk_update(
-        changed_rows,
-        [
-            "household",
-            "village",
-            "adult",
-            "first_visited_on",
-            "last_visited_on",
-            *(f"{item}_on" for item in RESIDENT_ITEMS),
-        ],
-    )
+    _upsert(new_rows + changed_rows)
 
     late = status is not None and day < status.last_visited_on
     created = status is None
@@ -368,6 +422,28 @@ def _apply(visit: Visit, status: HouseholdStatus | None, residents: dict[str, Re
     _person_items_from_residents(status, residents.values())
     status.save(force_insert=created)
     return late
+
+
+_RESIDENT_STATUS_FIELDS = [
+    "household",
+    "village",
+    "adult",
+    "first_visited_on",
+    "last_visited_on",
+    *(f"{item}_on" for item in RESIDENT_ITEMS),
+]
+
+
+def _upsert(rows: list[ResidentStatus]) -> None:
+    """New and changed resident rows in one INSERT … ON CONFLICT UPDATE (an UPDATE with a CASE
+    per field and row costs far more to build than to run)."""
+    if rows:
+        ResidentStatus.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["resident"],
+            update_fields=_RESIDENT_STATUS_FIELDS,
+        )
 
 
 def _set_item(row, item: str, value: bool, day: datetime.date) -> None:
@@ -419,14 +495,11 @@ def visit_conflicts_resolve(*, visit: Visit, apply: bool, by) -> Visit:
 
 
 def _apply_held_back(visit: Visit) -> None:
-    household = (
-        Household.objects.select_for_update(of=("self",))
-        .select_related("adoption")
-        .get(pk=visit.household_id)
+    status = _lock_household(visit.household_id)
+    residents = list(
+        Resident.objects.filter(household_id=visit.household_id).select_related("adoption")
     )
-    residents = list(Resident.objects.filter(household=household).select_related("adoption"))
     by_id = {resident.public_id: resident for resident in residents}
-    status = household.adoption
     changed_rows = []
     for conflict in visit.conflicts:
         if conflict["resident"]:
@@ -438,7 +511,7 @@ def _apply_held_back(visit: Visit) -> None:
             changed_rows.append(row)
         else:
             _set_item(status, conflict["item"], conflict["recorded"], visit.visited_on)
-    ResidentStatus.objects.bulk_update(changed_rows, [f"{item}_on" for item in RESIDENT_ITEMS])
+    _upsert(changed_rows)
     _person_items_from_residents(status, residents)
     status.version += 1
     status.save()

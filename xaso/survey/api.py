@@ -9,7 +9,6 @@ from typing import Any
 import pydantic
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -196,47 +195,59 @@ class BatchOut(Schema):
 
 @router.post(f"{PREFIX}/visits/batch", response=BatchOut)
 def visit_batch(request, payload: BatchIn):
-    """Record up to 100 visits, each in its own transaction; one result per visit, in order.
-    A refused visit never stops or half-writes the others."""
+    """Record up to 100 visits (a phone's queue); one result per visit, in the order sent. Each
+    visit is written in its own savepoint: a refused one never stops or half-writes the
+    others."""
     items = [item if isinstance(item, dict) else {} for item in payload.visits]
     households = selectors.households_by_public_id(item.get("household") for item in items)
-    return {"results": [_batch_item(request.auth, item, households) for item in items]}
+    results, to_record = [], []
+    for item in items:
+        key = item.get("idempotency_key")
+        key = key if isinstance(key, str) else ""
+        results.append({"idempotency_key": key[:KEY_ECHO], "visit": None, "detail": ""})
+        parsed = _batch_item(item, key, households)
+        if isinstance(parsed, dict):
+            to_record.append((results[-1], parsed))
+        else:
+            results[-1] |= {"status": parsed[0], "detail": parsed[1]}
+    recorded = actions.visits_record(member=request.auth, visits=[v for _r, v in to_record])
+    for (result, _values), outcome in zip(to_record, recorded, strict=True):
+        if isinstance(outcome, Exception):
+            result |= dict(zip(("status", "detail"), _refusal(outcome), strict=True))
+        else:
+            result |= {"status": 201 if outcome[1] else 200, "visit": outcome[0]}
+    return {"results": results}
 
 
-def _batch_item(user, item: dict, households: dict) -> dict:
-    key = item.get("idempotency_key")
-    key = key if isinstance(key, str) else ""
-    result = {"idempotency_key": key[:KEY_ECHO], "visit": None}
+def _batch_item(item: dict, key: str, households: dict) -> dict | tuple[int, str]:
+    """The action's arguments for one visit of a batch, or (status, reason) if it cannot be."""
     try:
         key = clean_input(key)
-    except ValueError:  # a lone surrogate
-        return result | {"status": 422, "detail": _("Văn bản chứa ký tự không hợp lệ.")}
-    try:
         payload = VisitIn.model_validate(item)
-        household = households.get(payload.household)
-        if household is None:
-            raise Http404
-        visit, created = actions.visit_record(
-            member=user,
-            household=household,
-            visited_on=payload.visited_on,
-            notes=payload.notes,
-            answers=payload.answers,
-            idempotency_key=key,
-            follow_up_on=payload.follow_up_on,
-            base_version=payload.base_version,
-        )
     except pydantic.ValidationError as error:
-        return result | {"status": 422, "detail": _invalid_fields(error)}
-    except InvalidInput as error:
-        return result | {"status": 422, "detail": error.message}
-    except DomainError as error:
-        return result | {"status": 409, "detail": error.message}
-    except PermissionDenied as refusal:
-        return result | {"status": 403, "detail": str(refusal)}
-    except Http404:
-        return result | {"status": 404, "detail": _("Không tìm thấy hộ gia đình.")}
-    return result | {"status": 201 if created else 200, "visit": visit, "detail": ""}
+        return 422, _invalid_fields(error)
+    except ValueError:  # a lone surrogate in the key
+        return 422, _("Văn bản chứa ký tự không hợp lệ.")
+    household = households.get(payload.household)
+    if household is None:
+        return 404, _("Không tìm thấy hộ gia đình.")
+    return {
+        "household": household,
+        "visited_on": payload.visited_on,
+        "notes": payload.notes,
+        "answers": payload.answers,
+        "idempotency_key": key,
+        "follow_up_on": payload.follow_up_on,
+        "base_version": payload.base_version,
+    }
+
+
+def _refusal(error: Exception) -> tuple[int, str]:
+    if isinstance(error, InvalidInput):
+        return 422, error.message
+    if isinstance(error, DomainError):
+        return 409, error.message
+    return 403, str(error)  # PermissionDenied
 
 
 def _invalid_fields(error: pydantic.ValidationError) -> str:
