@@ -279,6 +279,12 @@ def test_an_administrator_creates_and_updates_an_indicator(api_as, world):
             "numerator",
             "phiếu khảo sát",
         ),
+        ({"numerator": {"source": ["residents"]}}, "numerator", "Nguồn dữ liệu"),
+        (
+            {"numerator": {"source": "dossiers", "filter": {"channel": ["online"]}}},
+            "numerator",
+            "true/false",
+        ),
         ({"denominator": {}}, "denominator", "mẫu số"),
         ({"targets": {"district": 50}}, "targets", "Cấp"),
         ({"targets": {"village": "chín mươi"}}, "targets", "số"),
@@ -328,6 +334,7 @@ def test_definitions_export_and_import_round_trip(api_as, world, smartphone):
     assert bad.status_code == 422 and bad.json()["detail"].startswith("Chỉ tiêu thứ 2:")
     assert not Indicator.objects.filter(code="x2").exists()
     assert api.post("/indicators/import", raw="{not json").status_code == 422
+    assert api.post("/indicators/import", raw="[" * 100_000 + "]" * 100_000).status_code == 422
 
 
 # --- Hand-entered values ----------------------------------------------------------------------

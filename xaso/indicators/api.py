@@ -115,7 +115,7 @@ class ImportOut(Schema):
 def indicator_import(request):
     try:
         rows = clean_input(json.loads(request.body or b"null"))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise InvalidInput(_("Nội dung không phải JSON hợp lệ."), field="file") from error
     return actions.indicators_import(rows=rows, by=request.auth)
 

@@ -201,14 +201,20 @@ SOURCES: dict[str, Source] = {
 
 def check_spec(spec: dict, *, field_name: str) -> None:
     """Refuse a numerator or denominator that names an unknown source or filter, in Vietnamese."""
-    if not isinstance(spec, dict) or spec.get("source") not in SOURCES:
+    if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+        spec = {"source": None}
+    if spec["source"] not in SOURCES:
         names = ", ".join(SOURCES)
         raise InvalidInput(f"Nguồn dữ liệu phải là một trong: {names}.", field=field_name)
     source = SOURCES[spec["source"]]
     spec_filter = spec.get("filter") or {}
     if not isinstance(spec_filter, dict):
         raise InvalidInput("Bộ lọc phải là một đối tượng JSON.", field=field_name)
-    for key in spec_filter:
+    for key, value in spec_filter.items():
+        if not isinstance(value, str | bool | int):
+            raise InvalidInput(
+                f"Giá trị của bộ lọc “{key}” phải là chữ, số hoặc true/false.", field=field_name
+            )
         if key not in source.filters:
             allowed = ", ".join(source.filters) or "không có"
             raise InvalidInput(
