@@ -208,3 +208,32 @@ def test_visits_to_one_household_at_once_are_applied_one_after_another(
     status = HouseholdStatus.objects.get(household=household)
     assert status.version == THREADS and status.smartphone_on == local_today()
     assert ResidentStatus.objects.get(resident=resident).smartphone_on == local_today()
+
+
+def test_batches_over_the_same_households_in_opposite_orders_all_get_through(
+    world_rebuilt_afterwards, transactional_db
+):
+    """Each batch holds its households' locks until it commits: taken in id order, two phones
+    syncing the same households never deadlock."""
+    world = world_module.World.load()
+    houses = [world.household("Nguyễn Văn An"), world.household("Trần Thị Bình")]
+    houses += sd.households(world, 2)
+
+    def batch(index: int):
+        order = houses if index % 2 else houses[::-1]
+        visits = [
+            {"household": house, "visited_on": local_today(), "notes": "", "answers": {},
+             "idempotency_key": sd.new_key(), "follow_up_on": None, "base_version": None}
+            for house in order
+        ]  # fmt: skip
+        member = world.users[("tocns", "truongthon")[index % 2]]
+        return actions.visits_record(member=member, visits=visits)
+
+    results, errors = _at_once(batch)
+    assert errors == []
+    assert all(created for outcomes in results for _visit, created in outcomes)
+    assert Visit.objects.count() == THREADS * len(houses)
+    versions = HouseholdStatus.objects.filter(household__in=houses).values_list(
+        "version", flat=True
+    )
+    assert list(versions) == [THREADS] * len(houses)

@@ -200,9 +200,10 @@ def _visit_insert(*, member, values: dict) -> Visit:
 
 def _lock_household(household_id: int) -> HouseholdStatus | None:
     """Lock the household row, then read its status: visits to one household are applied one
-    after another. Two statements, not one with a join: on PostgreSQL a row read in the same
-    statement as a lock it waited for comes from before the wait."""
-    list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
+    after another (FOR NO KEY UPDATE: a row merely referring to the household, such as a new
+    resident, does not wait). Two statements, not one with a join: on PostgreSQL a row read in
+    the same statement as a lock it waited for comes from before the wait."""
+    list(Household.objects.select_for_update(no_key=True).filter(pk=household_id).values_list("pk"))
     return HouseholdStatus.objects.filter(household_id=household_id).first()
 
 
