@@ -241,6 +241,10 @@ def _bad_bodies(fam, other):
     }
 
 
+def test_every_bad_body_is_tried(world, fam):
+    assert set(_bad_bodies(fam, world.resident("Nguyễn Văn An"))) == set(BAD_CASES)
+
+
 BAD_CASES = [
     "item outside the checklist",
     "household item outside the checklist",
