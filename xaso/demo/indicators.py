@@ -5,16 +5,25 @@ recorded the yes/no criteria of a few villages, with their evidence, so that the
 pages show every kind of verdict: the first village has every fact (whether it is a smart
 village then depends on its survey figures and cameras), the second lacks free Wi-Fi, the
 third has only its digital team, the others have recorded nothing yet. The commune's telecom
-figures for the last three periods are entered by hand, with their source.
+figures for the last three periods are entered by hand, with their source, and the leader has
+closed last month's period.
 Loaded once: facts and values are added only if the commune has none.
 """
 
 from django.conf import settings
 from django.utils import timezone
 
+from xaso.accounts.models import User
 from xaso.indicators import actions
 from xaso.indicators.catalogue import catalogue_load, model_commune_code, smart_village_code
-from xaso.indicators.models import CriteriaSet, CriterionFact, Indicator, ManualValue
+from xaso.indicators.closing import demo_periods_close
+from xaso.indicators.models import (
+    CriteriaSet,
+    CriterionFact,
+    Indicator,
+    ManualValue,
+    PeriodClose,
+)
 from xaso.lib import periods
 from xaso.places.models import Place
 
@@ -57,6 +66,10 @@ def indicators_demo_load(
     broadband = Indicator.objects.filter(code=BROADBAND).first()
     if broadband and not ManualValue.objects.filter(indicator=broadband, place=commune).exists():
         _broadband(broadband, commune, admin)
+    # The leader has signed off last month, so the dashboard shows a closed period beside the
+    # live one.
+    leader = User.objects.filter(username="lanhdao").first() or admin
+    demo_periods_close(commune=commune, by=leader)
     return {
         "indicators": Indicator.objects.count(),
         "criteria_sets": CriteriaSet.objects.filter(province=province).count(),
@@ -64,7 +77,9 @@ def indicators_demo_load(
 
 
 def indicators_demo_delete(commune: Place) -> None:
-    """The commune's facts and typed-in values; the catalogue is the province's, it stays."""
+    """The commune's facts, typed-in values and closed periods; the catalogue is the
+    province's, it stays."""
+    PeriodClose.objects.filter(place__path__startswith=commune.path).delete()
     CriterionFact.objects.filter(place__path__startswith=commune.path).delete()
     ManualValue.objects.filter(place__path__startswith=commune.path).delete()
 
