@@ -1,5 +1,6 @@
 """The JSON API at /api/v1/: one NinjaAPI, one router per app, errors as {"detail": "…"}."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -87,6 +88,13 @@ def not_authenticated(request, error):
     return api.create_response(
         request, {"detail": "Chưa đăng nhập hoặc khoá API không hợp lệ."}, status=401
     )
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, error: PermissionDenied):
+    """403 with the action's own reason when it gave one ("Hộ này không thuộc thôn …")."""
+    message = str(error) or _HTTP_ERROR_MESSAGES[403]
+    return api.create_response(request, {"detail": message}, status=403)
 
 
 @api.exception_handler(Http404)
