@@ -69,6 +69,9 @@ bench: install wrk fonts
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/receipts.py
 	$(BIN)/python bench/label_pdf.py
 	$(BIN)/python bench/camera_watch.py
+	env -u DATABASE_URL $(BIN)/python bench/survey_sync.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/survey_sync.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/indicators_scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
