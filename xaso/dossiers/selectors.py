@@ -4,6 +4,7 @@ import re
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
@@ -103,7 +104,26 @@ def _search(query: str) -> Q:
         return _by_hash(applicant_phone_hash=actions._hash("phone", digits))
     if re.fullmatch(r"\d{12}", digits):
         return _by_hash(applicant_id_hash=actions._hash("cccd", digits))
-    return Q(search_key__contains=search_key(query))
+    return _by_name(search_key(query))
+
+
+SQLITE_NAME_MATCH = "SELECT rowid FROM dossier_search WHERE dossier_search MATCH %s"
+
+
+def _by_name(key: str) -> Q:
+    """Dossiers whose search key holds `key` anywhere ("van an" finds "Nguyễn Văn An").
+
+    PostgreSQL serves the LIKE from its pg_trgm index (migration 0002), or for a common name
+    with no commune bound walks `dossier_newest_idx` (0003) to its first page. SQLite has no
+    index for the LIKE, so a key of 3 characters or more is looked up in the FTS5 trigram
+    table of 0003 (a phrase query: the same substrings as the LIKE) and the ids are then
+    scoped by the caller's filters (decision 0022, bench/dossier_queue.py). Shorter keys hold
+    no trigram.
+    """
+    if connection.vendor == "sqlite" and len(key) >= 3:
+        phrase = '"' + key.replace('"', '""') + '"'
+        return Q(pk__in=RawSQL(SQLITE_NAME_MATCH, [phrase]))
+    return Q(search_key__contains=key)
 
 
 def _by_hash(**lookup) -> Q:
