@@ -447,14 +447,33 @@ def test_the_number_of_queries_does_not_grow_with_the_places(client, surveyed, s
     assert before["/opendata/smartphone.csv"] <= 12 * 3 * 3 + 10
 
 
-def test_cached_rows_cost_no_count_query(client, surveyed):
+def test_cached_periods_cost_no_count_query(client, surveyed):
     _smartphones()
-    client.get("/opendata/smartphone.csv")
+    client.get("/opendata/smartphone.csv")  # the last twelve months, November among them
 
     with CaptureQueriesContext(connection) as captured:
-        client.get("/opendata/smartphone.json")
+        as_json = client.get("/opendata/smartphone.json")
+        one_month = client.get(f"/opendata/smartphone.json?period={NOVEMBER}")
 
+    assert as_json.status_code == one_month.status_code == 200
     assert not [q for q in captured if "survey_residentstatus" in q["sql"]]
+    assert {row["period"] for row in one_month.json()["rows"]} == {NOVEMBER}
+
+
+def test_one_count_at_a_time_the_others_are_asked_to_come_back(client, surveyed):
+    _smartphones()
+    client.get(f"/opendata/smartphone.json?period={NOVEMBER}")
+    cache.add(opendata.BUSY_KEY, 1)  # another request is counting
+
+    refused = client.get("/opendata/smartphone.json?period=2026-10")
+    refused_csv = client.get("/opendata/smartphone.csv?period=2026-10")
+    cached = client.get(f"/opendata/smartphone.csv?period={NOVEMBER}")
+
+    assert refused.status_code == refused_csv.status_code == 503
+    assert refused["Retry-After"] == "15" and refused.json()["detail"]
+    assert cached.status_code == 200  # what is counted already is served all the same
+    cache.delete(opendata.BUSY_KEY)
+    assert client.get("/opendata/smartphone.json?period=2026-10").status_code == 200
 
 
 # --- The engine's grouped levels, which open data relies on ---------------------------------------
@@ -522,5 +541,42 @@ def test_manual_values_of_a_level_are_read_in_one_query(world):
     assert by_code[world.commune_b.code].value == Decimal("12.5")
 
 
-def test_the_served_provinces_are_those_with_villages(world):
-    assert [place.code for place in opendata.served_provinces()] == [world.province.code]
+def test_a_province_counts_only_its_villages_when_the_site_serves_two(surveyed, settings):
+    world = surveyed
+    settings.XASO_OPENDATA_MIN_COUNT = 1
+    indicator = _smartphones()
+    other_commune = Place.objects.filter(kind="commune").exclude(path__startswith="/22/").first()
+    elsewhere = places_actions.village_create(
+        commune=other_commune, name="Thôn Xa", by=world.users["admin"]
+    )
+    _survey(elsewhere, 40, with_smartphone=40)
+    period = periods.parse(NOVEMBER)
+
+    [province] = compute.values_for_place([indicator], world.province, period)
+    [other] = compute.values_for_place([indicator], other_commune.parent, period)
+    communes = compute.values_for_children([indicator], world.province, period)
+
+    assert (province.numerator, province.denominator) == (21, 26)
+    assert (other.numerator, other.denominator) == (40, 40)
+    assert sum(row[0].denominator for row in communes.values()) == 26
+    assert sorted(p.code for p in opendata.served_provinces()) == sorted(
+        [world.province.code, other_commune.parent.code]
+    )
+
+
+def test_a_record_counts_by_its_local_date_at_the_edges_of_a_period(world):
+    indicator = _household_count()
+    period = periods.parse(NOVEMBER)  # ends on 14/11/2026, Asia/Ho_Chi_Minh
+    late_evening = timezone.make_aware(datetime.datetime(2026, 11, 14, 23, 30))
+    next_morning = timezone.make_aware(datetime.datetime(2026, 11, 15, 0, 30))
+    [before] = compute.values_for_place([indicator], world.a1, period)
+    for head, created in [("Hộ tối 14", late_evening), ("Hộ sáng 15", next_morning)]:
+        household = places_actions.household_create(
+            village=world.a1, head_name=head, by=world.users["admin"]
+        )
+        Household.objects.filter(pk=household.pk).update(created_at=created)
+
+    [after] = compute.values_for_place([indicator], world.a1, period)
+
+    # 00:30 on the 15th here is 17:30 UTC on the 14th: not in the period all the same.
+    assert after.value == before.value + 1

@@ -38,7 +38,9 @@ from xaso.indicators.sources import SOURCES
 from xaso.lib import periods
 from xaso.places.models import Place
 
-CACHE_SECONDS = 15 * 60
+CACHE_SECONDS = 15 * 60  # the current period's rows, and how long clients may keep a file
+PAST_CACHE_SECONDS = 6 * 60 * 60
+BUSY_KEY, BUSY_SECONDS = "opendata:busy", 5 * 60  # the lock expires if its holder dies
 # How many periods a dataset holds by default: about the last twelve months.
 DEFAULT_SPAN = {periods.MONTH: 12, periods.QUARTER: 4, periods.YEAR: 2}
 COLUMNS = [
@@ -113,24 +115,45 @@ def asked_periods(key: str, today: datetime.date) -> list[periods.Period]:
     return [period]
 
 
+class Busy(Exception):
+    """Another request is counting open data right now; try again in a moment."""
+
+
 def dataset_rows(indicator: Indicator, wanted: list[periods.Period]) -> list[dict]:
-    """Every row of a dataset, small counts suppressed; cached for CACHE_SECONDS."""
+    """Every row of a dataset, small counts suppressed, period by period from the cache.
+
+    A period missing from the cache is counted while holding the site's one open-data lock:
+    a file over a large province costs seconds of database time, and an anonymous client must
+    not be able to start many at once (Busy when the lock is taken).
+    """
     min_count = settings.XASO_OPENDATA_MIN_COUNT
-    keys = ",".join(period.key for period in wanted)
     stamp = indicator.updated_at.isoformat()
-    cache_key = f"opendata:rows:{indicator.pk}:{stamp}:{keys}:{min_count}"
-    rows = cache.get(cache_key)
-    if rows is None:
-        rows = _count_rows(indicator, wanted, min_count)
-        cache.set(cache_key, rows, CACHE_SECONDS)
-    return rows
+    keys = {
+        period: f"opendata:rows:{indicator.pk}:{stamp}:{period.key}:{min_count}"
+        for period in wanted
+    }
+    cached = cache.get_many(list(keys.values()))
+    missing = [period for period in wanted if keys[period] not in cached]
+    if missing:
+        if not cache.add(BUSY_KEY, 1, timeout=BUSY_SECONDS):
+            raise Busy
+        try:
+            today = timezone.localdate()
+            for period in missing:
+                rows = _count_rows(indicator, period, min_count)
+                # A past period changes only when a visit is recorded late: kept longer.
+                seconds = CACHE_SECONDS if period.end >= today else PAST_CACHE_SECONDS
+                cache.set(keys[period], rows, seconds)
+                cached[keys[period]] = rows
+        finally:
+            cache.delete(BUSY_KEY)
+    return [row for period in wanted for row in cached[keys[period]]]
 
 
-def _count_rows(indicator: Indicator, wanted: list[periods.Period], min_count: int) -> list[dict]:
+def _count_rows(indicator: Indicator, period: periods.Period, min_count: int) -> list[dict]:
     rows = []
     for province in served_provinces():
-        for period in wanted:
-            rows += _period_rows(indicator, province, period)
+        rows += _period_rows(indicator, province, period)
     _suppress(rows, min_count)
     for row in rows:
         del row["weight"]
@@ -394,6 +417,10 @@ def _date(day: datetime.date) -> dict:
 _JSON = {"ensure_ascii": False}
 
 
+def _busy() -> str:
+    return _("Máy chủ đang tính một bộ dữ liệu khác. Vui lòng thử lại sau ít giây.")
+
+
 def _too_many() -> str:
     return _("Quá nhiều yêu cầu từ máy này. Vui lòng thử lại sau một phút.")
 
@@ -422,17 +449,21 @@ def _message(title: str, message: str, status: int) -> HttpResponse:
     response = _page(
         "indicators/opendata_message.html", {"title": title, "message": message}, status
     )
-    if status == 429:
-        response["Retry-After"] = "60"
+    _retry_after(response)
     return response
 
 
 def _problem(message: str, status: int) -> JsonResponse:
     response = JsonResponse({"detail": message}, status=status, json_dumps_params=_JSON)
     response["Cache-Control"] = "no-store"
-    if status == 429:
-        response["Retry-After"] = "60"
+    _retry_after(response)
     return response
+
+
+def _retry_after(response: HttpResponse) -> None:
+    seconds = {429: "60", 503: "15"}.get(response.status_code)
+    if seconds:
+        response["Retry-After"] = seconds
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -474,9 +505,11 @@ def dataset_csv(request, dataset: str):
         wanted = _periods(request, indicator)
     except periods.PeriodError as error:
         return _message(_("Kỳ báo cáo không hợp lệ"), str(error), 422)
-    response = HttpResponse(
-        rows_csv(dataset_rows(indicator, wanted)), content_type="text/csv; charset=utf-8"
-    )
+    try:
+        rows = dataset_rows(indicator, wanted)
+    except Busy:
+        return _message(_("Đang tính số liệu"), _busy(), 503)
+    response = HttpResponse(rows_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{indicator.code}.csv"'
     return _public(response)
 
@@ -492,7 +525,10 @@ def dataset_json(request, dataset: str):
         wanted = _periods(request, indicator)
     except periods.PeriodError as error:
         return _problem(str(error), 422)
-    rows = dataset_rows(indicator, wanted)
+    try:
+        rows = dataset_rows(indicator, wanted)
+    except Busy:
+        return _problem(_busy(), 503)
     document = dataset_document(indicator, rows, settings.XASO_PUBLIC_URL)
     return _public(JsonResponse(document, json_dumps_params=_JSON))
 
