@@ -30,6 +30,7 @@ __all__ = [
     "deliveries_sweep",
     "message_send",
     "message_send_to_address",
+    "messages_send",
 ]
 
 MAX_CHANNELS_PER_USER = 20
@@ -124,23 +125,78 @@ def message_send(
     place_path: str = "",
 ) -> Message:
     """One delivery per active channel of each recipient (users or user ids)."""
-    fields = _clean_message(subject=subject, body=body, key=key, url=url, severity=severity)
-    fields["actions"] = _clean_actions(actions)
-    message, created = _message_create(place_path=place_path[:255], **fields)
-    if not created:
-        return message
-    targets = Channel.objects.filter(
-        user_id__in=_user_ids(recipients), is_active=True, user__is_active=True
-    ).only("pk", "kind", "user_id")
-    _queue(
+    [message] = messages_send(
         [
-            Delivery(
-                message=message, channel=channel, recipient_id=channel.user_id, kind=channel.kind
-            )
-            for channel in targets
+            {
+                "recipients": recipients,
+                "subject": subject,
+                "body": body,
+                "key": key,
+                "url": url,
+                "actions": actions,
+                "severity": severity,
+                "place_path": place_path,
+            }
         ]
     )
     return message
+
+
+@transaction.atomic
+def messages_send(items: list[dict]) -> list[Message]:
+    """Several `message_send` at once (a dict of its keyword arguments each), with a few
+    statements for all of them: one SELECT of the keys already sent, one INSERT of the
+    messages, one SELECT of the channels, one INSERT of the deliveries."""
+    wanted = []
+    for item in items:
+        fields = _clean_message(
+            subject=item["subject"],
+            body=item["body"],
+            key=item["key"],
+            url=item.get("url", ""),
+            severity=item.get("severity", "normal"),
+        )
+        fields["actions"] = _clean_actions(item.get("actions"))
+        fields["place_path"] = (item.get("place_path") or "")[:255]
+        wanted.append((fields, _user_ids(item["recipients"])))
+    existing = Message.objects.in_bulk(
+        [fields["key"] for fields, _users in wanted], field_name="key"
+    )
+    new = {}
+    for fields, users in wanted:
+        if fields["key"] not in existing and fields["key"] not in new:
+            new[fields["key"]] = (Message(**fields), users)
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create([message for message, _users in new.values()])
+    except IntegrityError:  # a concurrent send with one of the keys committed first
+        new = {}
+        for fields, users in wanted:
+            message, created = _message_create(**fields)
+            if created:
+                new[fields["key"]] = (message, users)
+            else:
+                existing[fields["key"]] = message
+    if new:
+        everyone = sorted({user for _message, users in new.values() for user in users})
+        targets = Channel.objects.filter(
+            user_id__in=everyone, is_active=True, user__is_active=True
+        ).only("pk", "kind", "user_id")
+        by_user: dict[int, list[Channel]] = {}
+        for channel in targets:
+            by_user.setdefault(channel.user_id, []).append(channel)
+        _queue(
+            [
+                Delivery(message=message, channel=channel, recipient_id=user, kind=channel.kind)
+                for message, users in new.values()
+                for user in users
+                for channel in by_user.get(user, [])
+            ]
+        )
+    return [
+        new[fields["key"]][0] if fields["key"] in new else existing[fields["key"]]
+        for fields, _users in wanted
+    ]
 
 
 @transaction.atomic

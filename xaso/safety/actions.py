@@ -2,6 +2,7 @@
 InvalidInput. Citizen reports and Open311 keys are in `reports.py`; alerts in `alerts.py`.
 """
 
+import collections
 import datetime
 import hashlib
 import hmac
@@ -9,11 +10,12 @@ import json
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -412,9 +414,63 @@ def rule_update(*, rule: Rule, values: dict, by) -> Rule:
 
 
 # --- Camera events ----------------------------------------------------------------------------
+@dataclass
+class IncomingEvent:
+    """One delivery for `events_ingest`: the camera, event_ingest's keyword arguments (source,
+    source_id, label, score, zones, started_at, ended_at, raw) and an optional snapshot."""
+
+    camera: Camera
+    fields: dict
+    snapshot: bytes | None = None
+
+
 def event_ingest(
+    *, camera: Camera, snapshot: bytes | None = None, **fields
+) -> tuple[CameraEvent, bool]:
+    """Store an event once per (camera, source, source_id); later deliveries update it.
+
+    Keyword arguments: source, source_id, label, score, zones, started_at, ended_at, raw.
+    Frigate sends "new", "update" and "end" for one event id; a webhook or MQTT retry sends
+    the same again. Returns (event, created). The rules run on every delivery, so a rule with a
+    minimum duration fires when the event has lasted long enough.
+    """
+    [(event, created)] = events_ingest(items=[IncomingEvent(camera, fields, snapshot)])
+    return event, created
+
+
+def events_ingest(*, items: list[IncomingEvent], alert=None) -> list[tuple[CameraEvent, bool]]:
+    """Store a batch of deliveries in one transaction, a few statements for the whole batch.
+
+    The rows are written first (one INSERT … ON CONFLICT DO NOTHING for the new ones, one
+    locked SELECT, one UPDATE for the deliveries that add to an event already stored), then the
+    rules run on each event in arrival order, as one by one would: the cameras' rules are read
+    once, a rule's open incident once per batch, and the events joining an incident are linked
+    with one UPDATE. `alert(incidents)` is called once the transaction commits, with the
+    incidents it opened (default: `alerts.incident_opened` for each, in the caller's thread).
+    Returns (event, created) for each item, in order. Raises InvalidInput before writing
+    anything if an item is malformed.
+    """
+    cleaned = [(item.camera, _event_fields(**item.fields), item.snapshot) for item in items]
+    with transaction.atomic():
+        results = _events_upsert(cleaned)
+        for (_camera, _fields, snapshot), (event, _created) in zip(cleaned, results, strict=True):
+            if snapshot and not event.snapshot:
+                _attach_snapshot(event, snapshot)
+        for camera in {camera.pk: camera for camera, _fields, _snapshot in cleaned}.values():
+            camera_heartbeat(camera=camera)
+        opened = _apply_rules(results)
+        if opened:
+            transaction.on_commit(lambda: (alert or _alert_each)(opened))
+    return results
+
+
+def _alert_each(incidents: list[Incident]) -> None:
+    for incident in incidents:
+        alerts.incident_opened(incident)
+
+
+def _event_fields(
     *,
-    camera: Camera,
     source: str,
     source_id: str,
     label: str = "",
@@ -422,21 +478,14 @@ def event_ingest(
     zones: list[str] | None = None,
     started_at: datetime.datetime,
     ended_at: datetime.datetime | None = None,
-    snapshot: bytes | None = None,
     raw: dict | None = None,
-) -> tuple[CameraEvent, bool]:
-    """Store an event once per (camera, source, source_id); later deliveries update it.
-
-    Frigate sends "new", "update" and "end" for one event id; a webhook or MQTT retry sends
-    the same again. Returns (event, created). The rules run on every delivery, so a rule with a
-    minimum duration fires when the event has lasted long enough.
-    """
+) -> dict:
     source_id = str(source_id or "").strip()[:100]
     if not source_id:
         raise InvalidInput(_("Sự kiện thiếu mã định danh."), field="source_id")
-    if snapshot is not None:
-        _check_snapshot(snapshot)
-    fields = {
+    return {
+        "source": source,
+        "source_id": source_id,
         "label": str(label or "")[:40].lower(),
         "score": _score(score),
         "zones": [str(zone)[:64] for zone in (zones or [])][:16],
@@ -444,15 +493,6 @@ def event_ingest(
         "ended_at": ended_at,
         "raw": raw or {},
     }
-    with transaction.atomic():
-        event, created = _event_upsert(camera, source, source_id, fields)
-        if snapshot and not event.snapshot:
-            _attach_snapshot(event, snapshot)
-        camera_heartbeat(camera=camera)
-        opened = _apply_rules(event)
-        if opened is not None:
-            transaction.on_commit(lambda: alerts.incident_opened(opened))
-    return event, created
 
 
 def _score(score) -> float | None:
@@ -474,28 +514,63 @@ def _check_snapshot(snapshot: bytes) -> None:
         raise InvalidInput(_("Ảnh chụp phải là ảnh JPEG."), field="snapshot")
 
 
-def _event_upsert(camera, source, source_id, fields) -> tuple[CameraEvent, bool]:
-    """Insert; if a previous delivery wrote the row, lock it and update it instead.
+MERGED_FIELDS = ["score", "ended_at", "zones", "label", "raw"]
 
-    Inserting first costs one statement for a new event (the common case) and lets the
-    unique constraint decide between two deliveries racing each other.
+
+def _events_upsert(cleaned: list) -> list[tuple[CameraEvent, bool]]:
+    """The rows of a batch: inserted when new, locked and updated when already stored.
+
+    New rows go in with one INSERT … ON CONFLICT DO NOTHING, so the unique constraint decides
+    between two deliveries racing each other; a row counts as ours when it carries the
+    `received_at` we gave it (a racing writer's differs), else the delivery is merged into it.
     """
-    try:
-        with transaction.atomic():
-            event = CameraEvent.objects.create(
-                camera=camera, source=source, source_id=source_id, **fields
-            )
-        return event, True
-    except IntegrityError:
-        existing = CameraEvent.objects.select_for_update().get(
-            camera=camera, source=source, source_id=source_id
-        )
-    _event_merge(existing, fields)
-    return existing, False
+    for _camera, _fields, snapshot in cleaned:
+        if snapshot is not None:
+            _check_snapshot(snapshot)
+    keys = [(camera.pk, fields["source"], fields["source_id"]) for camera, fields, _ in cleaned]
+    rows = _events_locked(keys)
+    fresh: dict[tuple, CameraEvent] = {}
+    for (camera, fields, _snapshot), key in zip(cleaned, keys, strict=True):
+        if key not in rows and key not in fresh:
+            fresh[key] = CameraEvent(camera=camera, **fields)
+    if fresh:
+        CameraEvent.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+        rows |= _events_locked(list(fresh))
+    results, changed, seen = [], {}, set()
+    for (camera, fields, _snapshot), key in zip(cleaned, keys, strict=True):
+        event = rows[key]
+        event.camera = camera  # the caller's object: its place and cached rules
+        ours = key in fresh and event.received_at == fresh[key].received_at
+        if ours and key not in seen:
+            results.append((event, True))
+        else:
+            if _event_merge(event, fields):
+                changed[key] = event
+            results.append((event, False))
+        seen.add(key)
+    if changed:
+        CameraEvent.objects.bulk_update(list(changed.values()), MERGED_FIELDS)
+    return results
 
 
-def _event_merge(event: CameraEvent, fields: dict) -> None:
-    """A later delivery of the same event: keep the best score, the end, every zone."""
+def _events_locked(keys: list[tuple]) -> dict[tuple, CameraEvent]:
+    """The stored rows among (camera id, source, source id) keys, locked: one SELECT."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    query = CameraEvent.objects.select_for_update().filter(
+        camera_id__in={key[0] for key in wanted},
+        source__in={key[1] for key in wanted},
+        source_id__in={key[2] for key in wanted},
+    )
+    rows = {(row.camera_id, row.source, row.source_id): row for row in query}
+    return {key: row for key, row in rows.items() if key in wanted}
+
+
+def _event_merge(event: CameraEvent, fields: dict) -> bool:
+    """A later delivery of the same event: keep the best score, the end, every zone. Says
+    whether the row changed."""
+    before = [getattr(event, name) for name in MERGED_FIELDS]
     if fields["score"] is not None and (event.score is None or fields["score"] > event.score):
         event.score = fields["score"]
     event.ended_at = fields["ended_at"] or event.ended_at
@@ -503,7 +578,7 @@ def _event_merge(event: CameraEvent, fields: dict) -> None:
     event.label = event.label or fields["label"]
     if fields["raw"]:
         event.raw = fields["raw"]
-    event.save(update_fields=["score", "ended_at", "zones", "label", "raw"])
+    return [getattr(event, name) for name in MERGED_FIELDS] != before
 
 
 def _attach_snapshot(event: CameraEvent, snapshot: bytes) -> None:
@@ -512,24 +587,86 @@ def _attach_snapshot(event: CameraEvent, snapshot: bytes) -> None:
     event.save(update_fields=["snapshot"])
 
 
-def _apply_rules(event: CameraEvent) -> Incident | None:
-    """Join or open an incident with the first active rule the event meets.
+class _Joins:
+    """The incidents a batch touches: each rule's open incident (locked) and the events that
+    join it, written once at the end of the batch."""
 
-    Returns a newly opened incident (for alerting after commit), else None.
+    def __init__(self):
+        self.open_by_rule: dict[int, Incident] = {}
+        self.events: dict[int, list[int]] = collections.defaultdict(list)
+        self.incidents: dict[int, tuple[Incident, datetime.datetime | None]] = {}
+
+    def open_incident(self, rule: Rule, event: CameraEvent) -> Incident | None:
+        """The open incident of `rule` whose last event lies inside the window, else None.
+
+        The first lookup of a rule in the batch asks the database (and locks the row); after
+        it, the rule's incident in hand is its open incident with the latest event (the query
+        orders by it, or the batch opened it), so it answers for the rest of the batch.
+        """
+        since = event.started_at - datetime.timedelta(minutes=rule.window_minutes)
+        known = self.open_by_rule.get(rule.pk)
+        if known is not None:
+            return known if known.last_event_at >= since else None
+        found = (
+            Incident.objects.select_for_update()
+            .filter(rule=rule, status__in=OPEN_STATUSES, last_event_at__gte=since)
+            .order_by("-last_event_at")
+            .first()
+        )
+        if found is not None:
+            self.open_by_rule[rule.pk] = found
+        return found
+
+    def opened(self, rule: Rule, incident: Incident) -> None:
+        self.open_by_rule[rule.pk] = incident
+        self.incidents[incident.pk] = (incident, incident.last_event_at)
+
+    def join(self, incident: Incident, event: CameraEvent) -> None:
+        """Link the event. The incident's events are its evidence list; the timeline keeps to
+        what people and rules did, so a crowd of events does not drown it."""
+        event.incident = incident
+        self.events[incident.pk].append(event.pk)
+        self.incidents.setdefault(incident.pk, (incident, incident.last_event_at))
+        if incident.last_event_at is None or event.started_at > incident.last_event_at:
+            incident.last_event_at = event.started_at
+
+    def write(self) -> None:
+        for incident_pk, event_pks in self.events.items():
+            incident, last_before = self.incidents[incident_pk]
+            CameraEvent.objects.filter(pk__in=event_pks).update(incident=incident)
+            if incident.last_event_at != last_before:
+                incident.save(update_fields=["last_event_at", "updated_at"])
+
+
+def _apply_rules(results: list[tuple[CameraEvent, bool]]) -> list[Incident]:
+    """For each event without an incident, in arrival order: join or open an incident with
+    the first active rule it meets. Returns the incidents opened (for alerting after commit).
+
+    A crowding rule counts the events stored before this one, as one by one would: events of
+    the batch inserted after it are left out of its count.
     """
-    if event.incident_id is not None:
-        return None
     now = timezone.now()
-    for rule in _active_rules(event.camera):
-        verdict = rules.evaluate(rule, event, now=now)
-        if not verdict.matched:
+    joins, opened, done = _Joins(), [], set()
+    created = [event.pk for event, was_created in results if was_created]
+    position = {pk: index for index, pk in enumerate(created)}
+    for event, _created in results:
+        if event.incident_id is not None or event.pk in done:
             continue
-        incident = _open_incident_for_rule(rule, event)
-        if incident is not None:
-            _incident_join(incident, event)
-            return None
-        return _incident_from_rule(rule, event, verdict)
-    return None
+        done.add(event.pk)
+        later = created[position[event.pk] + 1 :] if event.pk in position else []
+        for rule in _active_rules(event.camera):
+            verdict = rules.evaluate(rule, event, now=now, not_yet=later)
+            if not verdict.matched:
+                continue
+            incident = joins.open_incident(rule, event)
+            if incident is None:
+                incident = _incident_from_rule(rule, event, verdict)
+                joins.opened(rule, incident)
+                opened.append(incident)
+            joins.join(incident, event)
+            break
+    joins.write()
+    return opened
 
 
 RULES_CACHE_SECONDS = 10
@@ -548,26 +685,6 @@ def _active_rules(camera: Camera) -> list[Rule]:
     return active
 
 
-def _open_incident_for_rule(rule: Rule, event: CameraEvent) -> Incident | None:
-    since = event.started_at - datetime.timedelta(minutes=rule.window_minutes)
-    return (
-        Incident.objects.select_for_update()
-        .filter(rule=rule, status__in=OPEN_STATUSES, last_event_at__gte=since)
-        .order_by("-last_event_at")
-        .first()
-    )
-
-
-def _incident_join(incident: Incident, event: CameraEvent) -> None:
-    """Link the event. The incident's events are its evidence list; the timeline keeps to
-    what people and rules did, so a crowd of events does not drown it."""
-    event.incident = incident
-    event.save(update_fields=["incident"])
-    if incident.last_event_at is None or event.started_at > incident.last_event_at:
-        incident.last_event_at = event.started_at
-        incident.save(update_fields=["last_event_at", "updated_at"])
-
-
 def _incident_from_rule(rule: Rule, event: CameraEvent, verdict) -> Incident:
     camera = event.camera  # the caller's object, its place usually loaded already
     title = _("%(category)s tại %(camera)s") % {
@@ -583,7 +700,6 @@ def _incident_from_rule(rule: Rule, event: CameraEvent, verdict) -> Incident:
         at=event.started_at,
         explanation=verdict.explanation(event),
     )
-    _incident_join(incident, event)
     audit.record(
         actor=None,
         verb="incident.opened",

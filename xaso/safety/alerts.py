@@ -123,23 +123,28 @@ def _text(incident: Incident, level: int) -> tuple[str, str]:
     return subject[:200], "\n".join(lines)
 
 
-def _send(incident: Incident, level: int) -> int:
+def _messages(incident: Incident, level: int, users: list[User]) -> list[dict]:
     """One message per recipient: each carries its own acknowledge link."""
     subject, body = _text(incident, level)
-    sent = 0
-    for user in recipients(incident, level):
-        notify.message_send(
-            recipients=[user],
-            subject=subject,
-            body=body,
-            key=f"incident:{incident.public_id}:level{level}:user{user.pk}",
-            url=_incident_url(incident),
-            actions=[{"label": _("Xác nhận"), "url": _ack_url(incident, user)}],
-            severity="urgent" if incident.severity in {"high", "critical"} else "normal",
-            place_path=incident.place.path,
-        )
-        sent += 1
-    return sent
+    return [
+        {
+            "recipients": [user],
+            "subject": subject,
+            "body": body,
+            "key": f"incident:{incident.public_id}:level{level}:user{user.pk}",
+            "url": _incident_url(incident),
+            "actions": [{"label": _("Xác nhận"), "url": _ack_url(incident, user)}],
+            "severity": "urgent" if incident.severity in {"high", "critical"} else "normal",
+            "place_path": incident.place.path,
+        }
+        for user in users
+    ]
+
+
+def _send(incident: Incident, level: int) -> int:
+    items = _messages(incident, level, recipients(incident, level))
+    notify.messages_send(items)
+    return len(items)
 
 
 def incident_opened(incident: Incident) -> int:
@@ -149,6 +154,26 @@ def incident_opened(incident: Incident) -> int:
     except Exception:  # an alert failure must not lose the event that caused it
         logger.exception("alert for incident %s could not be queued", incident.public_id)
         return 0
+
+
+def incidents_opened(incidents: list[Incident]) -> int:
+    """The alerts of several new incidents at once (the MQTT listener's alert thread): the
+    recipients of a place and severity looked up once, every message written by one
+    `messages_send`, one commit. If that fails, each incident is tried on its own, so one
+    bad alert never holds up the others. Never raises."""
+    try:
+        chosen: dict[tuple, list[User]] = {}
+        items = []
+        for incident in incidents:
+            key = (incident.place_id, incident.severity)
+            if key not in chosen:
+                chosen[key] = recipients(incident, 0)
+            items += _messages(incident, 0, chosen[key])
+        notify.messages_send(items)
+        return len(items)
+    except Exception:
+        logger.exception("alerts of %d incidents: sent one by one", len(incidents))
+        return sum(incident_opened(incident) for incident in incidents)
 
 
 def incident_escalated(incident: Incident) -> int:

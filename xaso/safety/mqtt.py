@@ -31,7 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from xaso.core.errors import DomainError
-from xaso.safety import actions, ingest, selectors
+from xaso.safety import actions, alerts, ingest, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +115,11 @@ class Listener:
         self.lock = threading.Lock()
         self.stats = collections.Counter()
         self.inline_state = _WorkerState()
+        # Alerts of the incidents a batch opened, queued after its commit: one thread finds
+        # the recipients and writes the notify outbox, so neither paho's network thread nor a
+        # storing worker waits on it. Inline mode (workers=0) alerts in the caller's thread.
+        self.alert_queue: queue.Queue = queue.Queue()
+        self.alert_thread: threading.Thread | None = None
         self.client = self._client()
 
     # --- connection ---------------------------------------------------------------------------
@@ -170,6 +175,11 @@ class Listener:
             )
             thread.start()
             self.threads.append(thread)
+        if self.config.workers:
+            self.alert_thread = threading.Thread(
+                target=self._alerter, name="xaso-mqtt-alerts", daemon=True
+            )
+            self.alert_thread.start()
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = self.config.session_expiry
         properties.ReceiveMaximum = 200
@@ -191,6 +201,9 @@ class Listener:
             work_queue.put(_STOP)
         for thread in self.threads:
             thread.join(timeout)
+        if self.alert_thread is not None:
+            self.alert_queue.put(_STOP)
+            self.alert_thread.join(timeout)
 
     def run_forever(self, stop_event: threading.Event) -> None:
         self.start()
@@ -264,6 +277,33 @@ class Listener:
         finally:
             connection.close()
 
+    def alert(self, incidents: list) -> None:
+        """After a batch commits: its new incidents go to the alert thread."""
+        self.alert_queue.put(incidents)
+
+    def _alerter(self) -> None:
+        """Alerts of committed batches; what queued up meanwhile goes in one transaction."""
+        try:
+            stop = False
+            while not stop:
+                incidents = []
+                item = self.alert_queue.get()
+                while True:
+                    if item is _STOP:
+                        stop = True
+                        break
+                    incidents += item
+                    try:
+                        item = self.alert_queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if incidents:
+                    alerts.incidents_opened(incidents)  # logs, never raises
+                    self.stats["alerted"] += len(incidents)
+                connection.close_if_unusable_or_obsolete()
+        finally:
+            connection.close()
+
     def pump(self, timeout: float = 0.0) -> int:
         """Inline mode (`workers=0`): store what has arrived, in the calling thread.
 
@@ -281,11 +321,11 @@ class Listener:
     def _handle_batch(self, batch: list[Work], state: "_WorkerState") -> None:
         """Store a batch in one transaction, then acknowledge every message of it.
 
-        Messages of one Frigate event in the batch (new, update…, end) become one call of
-        event_ingest with what they say together. If the database is away, nothing is
-        acknowledged and the batch is tried again; an unexpected database error in one
-        message sends the batch through again one message group at a time, so only the
-        guilty group is dropped.
+        Messages of one Frigate event in the batch (new, update…, end) are merged first; the
+        events go to `actions.events_ingest` together (a few statements for the whole batch,
+        decision 0013). If the database is away, nothing is acknowledged and the batch is
+        tried again; any other failure sends the batch through again one message group at a
+        time, each in its own transaction, so only the guilty group is dropped.
         """
         groups = _coalesce(batch)
         snapshots = {id(works): self._snapshot(work, state) for works, work in groups}
@@ -294,15 +334,15 @@ class Listener:
             try:
                 try:
                     with transaction.atomic():
-                        for works, work in groups:
-                            self._store_group(works, work, state, snapshots[id(works)])
+                        counts = self._store_groups(groups, state, snapshots)
                 except (OperationalError, InterfaceError):
                     raise
-                except DatabaseError:
+                except Exception as error:  # each group alone finds the guilty one
+                    logger.info("mqtt: batch refused (%s); storing it message by message", error)
                     state.cameras.clear()
-                    for works, work in groups:
-                        with transaction.atomic():
-                            self._store_group(works, work, state, snapshots[id(works)], one=True)
+                    counts = collections.Counter()
+                    for group in groups:
+                        counts += self._store_alone(group, state, snapshots)
                 break
             except (OperationalError, InterfaceError) as error:
                 # The database is away: keep the messages unacknowledged and try again.
@@ -313,33 +353,53 @@ class Listener:
                 if self.stopping.wait(delay):
                     return  # left unacknowledged: the broker delivers them again
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+        self.stats.update(counts)
         for works, work in groups:
             if snapshots[id(works)] is not None and isinstance(work.item, ingest.FrigateEvent):
                 state.remember_snapshot(work.item.event_id)
             for each in works:
                 self._ack(each.mid, each.qos, each.generation)
 
-    def _store_group(self, works, work: Work, state, snapshot, *, one: bool = False) -> None:
+    def _store_groups(self, groups, state, snapshots) -> collections.Counter:
+        """Store the groups in the caller's transaction: runs of events through one
+        `events_ingest` each, a camera status in its place between them."""
+        counts = collections.Counter()
+        run: list[actions.IncomingEvent] = []
+        for works, work in groups:
+            camera = self._camera(work.camera_name, state.cameras)
+            if camera is None:
+                logger.warning("mqtt: dropped a message for unknown camera %r", work.camera_name)
+                counts["unknown_camera"] += 1
+                continue
+            if work.kind == "event":
+                run.append(actions.IncomingEvent(camera, work.item.fields, snapshots[id(works)]))
+                counts["stored"] += len(works)
+                continue
+            self._events_store(run)
+            run = []
+            actions.camera_status_report(camera=camera, online=work.item)
+            counts["status"] += 1
+        self._events_store(run)
+        return counts
+
+    def _events_store(self, run: list) -> None:
+        if run:
+            actions.events_ingest(items=run, alert=self.alert if self.alert_thread else None)
+
+    def _store_alone(self, group, state, snapshots) -> collections.Counter:
+        works, work = group
         try:
-            if one:
-                with transaction.atomic():
-                    self._store(work, state.cameras, snapshot)
-            else:
-                self._store(work, state.cameras, snapshot)
-            self.stats["stored"] += len(works) if work.kind == "event" else 0
+            with transaction.atomic():
+                return self._store_groups([group], state, snapshots)
         except (OperationalError, InterfaceError):
             raise
         except DatabaseError as error:
-            if not one:
-                raise
             logger.warning("mqtt: dropped a message on %s: %s", work.topic, error)
-            self.stats["dropped"] += len(works)
         except DomainError as error:
             logger.warning("mqtt: dropped a message on %s: %s", work.topic, error.message)
-            self.stats["dropped"] += len(works)
         except Exception:  # a bug must not stop the listener: log it, drop the message
             logger.exception("mqtt: dropped a message on %s", work.topic)
-            self.stats["dropped"] += len(works)
+        return collections.Counter(dropped=len(works))
 
     def _snapshot(self, work: Work, state: "_WorkerState") -> bytes | None:
         """Frigate's snapshot, fetched before the transaction opens, once per event."""
@@ -361,18 +421,6 @@ class Listener:
         camera = selectors.camera_for_frigate_name(name)
         cameras[name] = (now + CAMERA_CACHE_SECONDS, camera)
         return camera
-
-    def _store(self, work: Work, cameras: dict, snapshot: bytes | None) -> None:
-        camera = self._camera(work.camera_name, cameras)
-        if camera is None:
-            logger.warning("mqtt: dropped a message for unknown camera %r", work.camera_name)
-            self.stats["unknown_camera"] += 1
-            return
-        if work.kind == "status":
-            actions.camera_status_report(camera=camera, online=work.item)
-            self.stats["status"] += 1
-            return
-        actions.event_ingest(camera=camera, snapshot=snapshot, **work.item.fields)
 
 
 BATCH_MAX = 100

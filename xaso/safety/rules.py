@@ -49,7 +49,11 @@ class Verdict:
         }
 
 
-def evaluate(rule: Rule, event: CameraEvent, *, now: datetime.datetime | None = None) -> Verdict:
+def evaluate(
+    rule: Rule, event: CameraEvent, *, now: datetime.datetime | None = None, not_yet=()
+) -> Verdict:
+    """`not_yet`: ids of events stored in the same batch after this one, left out of a
+    crowding count (actions.events_ingest)."""
     now = now or timezone.now()
     checks = [_label(rule, event), _score(rule, event), _zone(rule, event)]
     if rule.min_duration_seconds:
@@ -57,7 +61,7 @@ def evaluate(rule: Rule, event: CameraEvent, *, now: datetime.datetime | None = 
     if rule.hour_from is not None and rule.hour_to is not None:
         checks.append(_hours(rule, event))
     if rule.min_count > 1:
-        checks.append(_count(rule, event))
+        checks.append(_count(rule, event, not_yet))
     return Verdict(rule=rule, checks=checks)
 
 
@@ -98,12 +102,12 @@ def _hours(rule: Rule, event: CameraEvent) -> Check:
     return Check("hours", f"{start:02d}h–{end:02d}h", f"{hour:02d}h", ok)
 
 
-def _count(rule: Rule, event: CameraEvent) -> Check:
+def _count(rule: Rule, event: CameraEvent, not_yet=()) -> Check:
     """Crowding: enough events of this camera (label, score) inside the rule's window."""
     since = event.started_at - datetime.timedelta(minutes=rule.window_minutes)
     recent = CameraEvent.objects.filter(
         camera_id=event.camera_id, started_at__gte=since, started_at__lte=event.started_at
-    )
+    ).exclude(pk__in=list(not_yet))
     if rule.label:
         recent = recent.filter(label=rule.label)
     if rule.min_score > 0:
