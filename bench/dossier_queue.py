@@ -7,10 +7,11 @@ A throwaway database (a temporary SQLite file, or `xaso_bench_<pid>` on the serv
 DATABASE_URL, dropped at the end; see household_search.py) with the official place tree and
 200,000 dossiers in 20 communes, 30,000 of them in Xã Quảng Tân: two years of intake, most
 returned, the rest spread over the open statuses with due dates, applicants' search keys and
-phone hashes computed as `dossier_submit` computes them. Each case is what one page request
-does: the selector, its first page of 25 and its count(); 5 warm-up runs, then 30 timed ones
-(median, p95), alternating with the baseline: one full scan of the dossiers table (COUNT(*)
-with a LIKE on the applicant's address that matches nothing).
+phone hashes computed as `dossier_submit` computes them (on SQLite, the triggers of migration
+dossiers/0003 put the keys in the FTS5 name index as the rows are inserted). Each case is what
+one page request does: the selector, its first page of 25 and its count(); 5 warm-up runs, then
+30 timed ones (median, p95), alternating with the baseline: one full scan of the dossiers table
+(COUNT(*) with a LIKE on the applicant's address that matches nothing).
 """
 
 import argparse
