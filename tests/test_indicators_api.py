@@ -292,6 +292,7 @@ def test_an_administrator_creates_and_updates_an_indicator(api_as, world):
         ({"targets": [90]}, "targets", "đối tượng"),
         ({"method": "magic"}, "method", "không hợp lệ"),
         ({"code": "Có Dấu"}, "code", "chữ thường"),
+        ({"code": "catalog"}, "code", "dành riêng"),  # /opendata/catalog.json is taken
         ({"name": " "}, "name", "tên"),
         ({"period_kind": "week"}, "period_kind", "không hợp lệ"),
     ],

@@ -259,6 +259,10 @@ XASO_BANK_ACCOUNT_NAME = os.environ.get("XASO_BANK_ACCOUNT_NAME", "")
 XASO_PERIOD_CLOSE_DAY = int(os.environ.get("XASO_PERIOD_CLOSE_DAY", "14"))
 # Open data: a count below this is published as blank, so that no household can be singled out.
 XASO_OPENDATA_MIN_COUNT = int(os.environ.get("XASO_OPENDATA_MIN_COUNT", "10"))
+# Open data requests per minute from one address; the publisher named in the DCAT catalogue
+# (empty: "UBND <province>" when the data covers one province).
+XASO_OPENDATA_PER_MINUTE = int(os.environ.get("XASO_OPENDATA_PER_MINUTE", "60"))
+XASO_OPENDATA_PUBLISHER = os.environ.get("XASO_OPENDATA_PUBLISHER", "")
 XASO_RECEIPT_TEMPLATE = os.environ.get("XASO_RECEIPT_TEMPLATE", "01BLP0-001")
 XASO_RECEIPT_SERIES = os.environ.get("XASO_RECEIPT_SERIES", "AA-{yy}E")
 

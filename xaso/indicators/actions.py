@@ -185,13 +185,26 @@ def _specs(values: dict, method: str) -> tuple[dict, dict]:
     return numerator, denominator
 
 
+# /opendata/catalog.json would hide the open-data file of an indicator with this code.
+RESERVED_CODES = {"catalog"}
+
+
+def _indicator_code(values: dict) -> str:
+    code = _code(values)
+    if code in RESERVED_CODES:
+        raise InvalidInput(
+            _("Mã “%(code)s” đã dành riêng; chọn mã khác.") % {"code": code}, field="code"
+        )
+    return code
+
+
 def indicator_values(values: dict, *, code: str | None = None) -> dict:
     """The checked fields of an indicator definition (API body, form or catalogue row)."""
     method = _choice(values, "method", Indicator.Method.values)
     numerator, denominator = _specs(values, method)
     position = _position(values)
     return {
-        "code": code or _code(values),
+        "code": code or _indicator_code(values),
         "name": _text(values, "name", required=_("Vui lòng nhập tên chỉ tiêu.")),
         "unit": _text(values, "unit", max_length=30) or "%",
         "description": str(values.get("description") or "").strip(),

@@ -377,7 +377,7 @@ def _location(province: Place) -> dict:
 
 
 def _publisher_name(provinces: list[Place]) -> str:
-    configured = getattr(settings, "XASO_OPENDATA_PUBLISHER", "")
+    configured = settings.XASO_OPENDATA_PUBLISHER
     if configured:
         return configured
     if len(provinces) == 1:
@@ -426,7 +426,7 @@ def _too_many() -> str:
 
 
 def _limited(request) -> bool:
-    limit = getattr(settings, "XASO_OPENDATA_PER_MINUTE", 60)
+    limit = settings.XASO_OPENDATA_PER_MINUTE
     return not ratelimit.allow(scope="opendata", key=client_ip(request) or "unknown", limit=limit)
 
 
