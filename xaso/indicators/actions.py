@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from xaso.accounts.permissions import user_can, user_has_anywhere
 from xaso.accounts.roles import Capability
 from xaso.core import audit
+from xaso.core.cleaning import clean_text as _text
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.core.records import save_unique
 from xaso.indicators.models import (
@@ -42,15 +43,6 @@ CENT = Decimal("0.01")
 
 
 # --- Shared checks ----------------------------------------------------------------------------
-def _text(values: dict, field: str, *, required: str = "", max_length: int = 255) -> str:
-    value = " ".join(str(values.get(field) or "").split())
-    if required and not value:
-        raise InvalidInput(required, field=field)
-    if len(value) > max_length:
-        raise InvalidInput(_("Tối đa %(n)s ký tự.") % {"n": max_length}, field=field)
-    return value
-
-
 def _code(values: dict, field: str = "code", *, max_length: int = 60) -> str:
     code = str(values.get(field) or "").strip()
     if not code:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from xaso.accounts.permissions import user_can
 from xaso.accounts.roles import Capability
 from xaso.core import audit, jobs
+from xaso.core.cleaning import clean_text as _text
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.core.records import save_unique
 from xaso.lib import epcis, gs1
@@ -38,15 +39,6 @@ LABEL_LAYOUTS = ("65", "21")
 
 
 # --- Shared checks ----------------------------------------------------------------------------
-def _text(values: dict, field: str, *, required: str = "", max_length: int = 255) -> str:
-    value = " ".join(str(values.get(field) or "").split())
-    if required and not value:
-        raise InvalidInput(required, field=field)
-    if len(value) > max_length:
-        raise InvalidInput(_("Tối đa %(n)s ký tự.") % {"n": max_length}, field=field)
-    return value
-
-
 def _date(values: dict, field: str, *, required: bool = True) -> datetime.date | None:
     value = values.get(field)
     if value in (None, ""):
