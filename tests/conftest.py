@@ -17,6 +17,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def world_rebuilt_afterwards(django_db_blocker):
+    """A transactional test empties every table when it ends; the session's world is rebuilt
+    afterwards for the tests that follow. Ask for it before `transactional_db`, so that it is
+    torn down after the flush."""
+    yield
+    with django_db_blocker.unblock():
+        world_module.build()
+
+
+@pytest.fixture
 def world(db) -> world_module.World:
     return world_module.World.load()
 

@@ -193,12 +193,13 @@ def test_incidents_opened_writes_one_message_per_recipient_with_statements_not_g
     assert Delivery.objects.count() == 8
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="worker threads need a database server; the SQLite test database is in memory",
+)
 def test_in_worker_mode_the_alert_thread_writes_the_alert_of_an_incident_opened_over_mqtt(
-    world, safety
+    world_rebuilt_afterwards, transactional_db, world, safety
 ):
-    if connection.vendor == "sqlite":
-        pytest.skip("worker threads need a database server; the SQLite test database is in memory")
     prefix = f"xaso-test-{uuid.uuid4().hex[:10]}/frigate"
     config = mqtt.Config(
         host=BROKER_HOST,

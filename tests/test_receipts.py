@@ -127,16 +127,6 @@ def test_a_crash_after_the_number_is_taken_leaves_no_gap(world, dossier, monkeyp
     assert numbers() == [1, 2]
 
 
-@pytest.fixture
-def world_rebuilt_afterwards(django_db_blocker):
-    """A transactional test empties every table when it ends; the session's world is rebuilt
-    afterwards for the tests that follow. Listed before `transactional_db`, so it is torn
-    down after the flush."""
-    yield
-    with django_db_blocker.unblock():
-        world_module.build()
-
-
 THREADS = 16
 PER_THREAD = 8
 

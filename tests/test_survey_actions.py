@@ -129,15 +129,6 @@ def test_a_visit_costs_a_fixed_number_of_queries_whatever_the_household_size(
 
 
 # --- Concurrency ------------------------------------------------------------------------------
-@pytest.fixture
-def world_rebuilt_afterwards(django_db_blocker):
-    """A transactional test empties every table when it ends; the session's world is rebuilt
-    afterwards for the tests that follow. Listed before `transactional_db`."""
-    yield
-    with django_db_blocker.unblock():
-        world_module.build()
-
-
 THREADS = 8
 
 
