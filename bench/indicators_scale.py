@@ -13,6 +13,10 @@ residents each, twelve months of visits by the community digital team and the st
 they leave (ResidentStatus, HouseholdStatus), as survey.actions would have; a few dossiers and
 cameras through the ORM. The indicators are the catalogue's (indicators/catalogue.py).
 
+The status tallies (survey.StatusTally) are then rebuilt from the status rows (timed), and
+every case is measured twice on the same draws: "[tallies]", the status sources summed from
+the tallies as the site does, and "[rows]", the status rows counted (the comparison).
+
 Cases, each timed alternately with its baseline (machines are noisy: read the ratios):
 - one indicator for one place and one period (`compute.values_for_place` with one indicator):
   random villages, communes and the province; random months, quarters and the year over the
@@ -44,6 +48,7 @@ PROVINCE = "24"  # Bắc Ninh: 99 communes after 1 July 2025
 VILLAGES_PER_COMMUNE = 10
 SEED = 20250701
 PLACE_BUDGET_MS = 300  # p95
+TALLIES, ROWS = "tallies", "rows"  # how the status sources are counted
 DASHBOARD_BUDGET_MS = 1000
 # Each checklist item: share of residents who have it when first visited, and a multiplier
 # that spreads the pseudo-random draws of the items apart.
@@ -150,6 +155,26 @@ def build(households: int, span: Span) -> None:
     step("dossiers and cameras", started)
     execute("VACUUM ANALYZE")
     step("VACUUM ANALYZE", started)
+
+
+def build_tallies() -> None:
+    """The status tallies from the status rows (survey.actions keeps them as visits arrive;
+    the rows here were written by SQL), timed, then analysed."""
+    from xaso.survey.tallies import tallies_rebuild
+
+    started = time.perf_counter()
+    written = tallies_rebuild()
+    seconds = time.perf_counter() - started
+    execute("VACUUM ANALYZE survey_statustally")
+    print(f"Status tallies rebuilt from the status rows: {written:,} rows in {seconds:.1f} s")
+
+
+def counting(how: str) -> str:
+    """Count the status sources from their tallies or from their rows; the case label."""
+    from xaso.indicators import compute
+
+    compute.COUNT_FROM_TALLIES = how == TALLIES
+    return f"[{how}]"
 
 
 def step(label: str, started: float) -> None:
@@ -315,14 +340,14 @@ class Case:
         ratios = [w / b for w, b in zip(self.work_ms, self.baseline_ms, strict=True) if b]
         verdict = "-" if budget_ms is None else "yes" if p95(self.work_ms) < budget_ms else "NO"
         return (
-            f"{self.label:<38} {len(self.work_ms):>4} {median:>9.1f} {p95(self.work_ms):>8.1f} "
+            f"{self.label:<48} {len(self.work_ms):>4} {median:>9.1f} {p95(self.work_ms):>8.1f} "
             f"{max(self.work_ms):>8.1f} {baseline:>9.1f} {statistics.median(ratios):>7.1f}"
             f"  {verdict}"
         )
 
 
 HEADER = (
-    f"{'case':<38} {'runs':>4} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} "
+    f"{'case':<48} {'runs':>4} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} "
     f"{'COUNT(*) ms':>9} {'× base':>7}  under budget"
 )
 
@@ -367,7 +392,7 @@ def province_rows_count(province) -> int:
     return total
 
 
-def any_value_cases(rng: random.Random, samples: int, span: Span) -> list[Case]:
+def any_value_cases(rng: random.Random, samples: int, span: Span, how: str) -> list[Case]:
     from xaso.indicators import compute
     from xaso.indicators.models import Indicator
     from xaso.lib import periods
@@ -381,12 +406,13 @@ def any_value_cases(rng: random.Random, samples: int, span: Span) -> list[Case]:
     quarters = sorted({periods.containing(m.end, periods.QUARTER) for m in months}, key=str)
     years = sorted({periods.containing(m.end, periods.YEAR) for m in months}, key=str)
     cases = {}
+    mode = counting(how)
     for kind, places, share in [
         ("village", villages, 0.5),
         ("commune", communes, 0.3),
         ("province", [province], 0.2),
     ]:
-        case = cases.setdefault(kind, Case(f"one indicator, a {kind}", [], []))
+        case = cases.setdefault(kind, Case(f"one indicator, a {kind} {mode}", [], []))
         compute.values_for_place(indicators, places[0], months[-1])  # warm up
         for _ in range(max(5, int(samples * share))):
             indicator = rng.choice(indicators)
@@ -397,14 +423,14 @@ def any_value_cases(rng: random.Random, samples: int, span: Span) -> list[Case]:
             )
             case.baseline_ms.append(timed_ms(lambda p=place: resident_rows_count(p)))
     every = Case(
-        "one indicator, any place (all above)",
+        f"one indicator, any place {mode}",
         [ms for case in cases.values() for ms in case.work_ms],
         [ms for case in cases.values() for ms in case.baseline_ms],
     )
     return [*cases.values(), every]
 
 
-def dashboard_case(runs: int, span: Span) -> Case:
+def dashboard_case(runs: int, span: Span, how: str) -> Case:
     from xaso.indicators import compute
     from xaso.indicators.models import Indicator
     from xaso.lib import periods
@@ -418,16 +444,17 @@ def dashboard_case(runs: int, span: Span) -> Case:
         compute.values_for_place(indicators, province, period)
         compute.values_for_children(indicators, province, period)
 
+    counting(how)
     dashboard()
     province_rows_count(province)
-    case = Case(f"province dashboard, {len(indicators)} indicators + ranking", [], [])
+    case = Case(f"province dashboard + ranking {counting(how)}", [], [])
     for _ in range(runs):
         case.work_ms.append(timed_ms(dashboard))
         case.baseline_ms.append(timed_ms(lambda: province_rows_count(province)))
     return case
 
 
-def opendata_case(runs: int, span: Span) -> Case:
+def opendata_case(runs: int, span: Span, how: str) -> Case:
     from django.core.cache import cache
 
     from xaso.indicators import opendata
@@ -442,8 +469,9 @@ def opendata_case(runs: int, span: Span) -> Case:
         cache.clear()
         return opendata.dataset_rows(indicator, wanted)
 
+    mode = counting(how)
     rows = len(cold_file())
-    case = Case(f"open-data file, 12 months, {rows:,} rows", [], [])
+    case = Case(f"open-data file, 12 months, {rows:,} rows {mode}", [], [])
     for _ in range(runs):
         case.work_ms.append(timed_ms(cold_file))
         case.baseline_ms.append(timed_ms(lambda: province_rows_count(province)))
@@ -480,6 +508,7 @@ def explain(span: Span) -> None:
         statements.append((sql, params))
         return execute_(sql, params, many, context)
 
+    counting(TALLIES)
     with connection.execute_wrapper(capture):
         compute.values_for_place(list(Indicator.objects.all()), province, period)
     with connection.cursor() as cursor:
@@ -532,18 +561,20 @@ def main() -> int:
         today = datetime.date.today()
         span = Span(first=periods.previous(periods.containing(today), 12)[0].start, today=today)
         print(f"Indicators at scale on PostgreSQL ({connection.settings_dict['NAME']})")
+        call_command("migrate", interactive=False, verbosity=0)  # a kept one may lack tables
         if fresh:
-            call_command("migrate", interactive=False, verbosity=0)
             build(args.households, span)
+        build_tallies()
         print(f"Data: {table_sizes()}")
         print(f"Twelve months: {span.first:%d/%m/%Y} – {span.today:%d/%m/%Y}")
         print(f"Load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)\n")
         print(HEADER)
         print("-" * len(HEADER))
-        for case in any_value_cases(random.Random(SEED), args.samples, span):
-            print(case.line(PLACE_BUDGET_MS), flush=True)
-        print(dashboard_case(args.runs, span).line(DASHBOARD_BUDGET_MS), flush=True)
-        print(opendata_case(max(1, args.runs // 3), span).line(None), flush=True)
+        for how in [TALLIES, ROWS]:  # the same draws, counted both ways
+            for case in any_value_cases(random.Random(SEED), args.samples, span, how):
+                print(case.line(PLACE_BUDGET_MS), flush=True)
+            print(dashboard_case(args.runs, span, how).line(DASHBOARD_BUDGET_MS), flush=True)
+            print(opendata_case(max(1, args.runs // 3), span, how).line(None), flush=True)
         print(floor())
         print(f"\nLoad average after: {os.getloadavg()[0]:.1f}")
         if args.explain:

@@ -13,6 +13,7 @@ from xaso.indicators.models import CriteriaSet, Criterion, CriterionFact
 from xaso.places import actions as places_actions
 from xaso.safety.models import Camera
 from xaso.survey.models import HouseholdStatus, ResidentStatus
+from xaso.survey.tallies import tallies_rebuild
 
 PERIOD = "2026-12"  # 15/11/2026 – 14/12/2026
 VISITED = datetime.date(2026, 11, 3)
@@ -26,6 +27,7 @@ def _status(world, head_name: str, **items: datetime.date | None) -> None:
         ResidentStatus.objects.create(
             resident=resident, household=household, last_visited_on=VISITED, **common, **items
         )
+    tallies_rebuild(villages=[household.village_id])  # rows written by hand, not by a visit
 
 
 def build(world) -> tuple[CriteriaSet, CriteriaSet]:

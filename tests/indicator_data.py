@@ -17,6 +17,7 @@ from xaso.indicators.closing import local_today
 from xaso.indicators.models import Indicator
 from xaso.lib import periods
 from xaso.survey.models import HouseholdStatus, ResidentStatus, Visit
+from xaso.survey.tallies import tallies_rebuild
 
 
 def current_period() -> periods.Period:
@@ -65,6 +66,7 @@ def _surveyed(world, head_name: str, *, day: datetime.date, smartphone: bool) ->
         last_visited_on=day,
         smartphone_on=day if smartphone else None,
     )
+    tallies_rebuild(villages=[household.village_id])  # rows written by hand, not by a visit
 
 
 def survey_last_period(world) -> None:

@@ -12,6 +12,7 @@ from xaso.indicators.sources import check_spec
 from xaso.lib import periods
 from xaso.places import actions as places_actions
 from xaso.survey.models import HouseholdStatus, ResidentStatus
+from xaso.survey.tallies import tallies_rebuild
 
 NOVEMBER = periods.parse("2026-11")  # 15/10/2026 – 14/11/2026
 OCTOBER = periods.parse("2026-10")
@@ -46,6 +47,7 @@ def _surveyed(world, head_name: str, *, visited: datetime.date, smartphone: date
         last_visited_on=visited,
         smartphone_on=smartphone,
     )
+    tallies_rebuild(villages=[household.village_id])  # rows written by hand, not by a visit
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tests import indicator_data
-from xaso.indicators import trend
+from xaso.indicators import compute
 from xaso.indicators.catalogue import catalogue_load
 from xaso.indicators.models import Criterion, CriterionFact
 from xaso.lib import periods
@@ -181,7 +181,7 @@ def test_the_trend_reads_each_source_once_for_twelve_periods(
 ):
     span = periods.previous(data.current, 12)
     with django_assert_max_num_queries(2):  # the frozen rows, one aggregate of residents
-        values = trend.values_over_periods(data.smartphone, world.commune_a, span)
+        values = compute.values_over_periods(data.smartphone, world.commune_a, span)
 
     by_key = {value.period.key: value for value in values}
     assert [value.period.key for value in values] == [period.key for period in span]

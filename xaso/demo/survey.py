@@ -13,7 +13,7 @@ from xaso.places.models import Household, Place
 from xaso.survey import actions
 from xaso.survey.actions import local_today
 from xaso.survey.checklist import ADULT_AGE, RESIDENT_ITEMS
-from xaso.survey.models import HouseholdStatus, ResidentStatus, Visit
+from xaso.survey.models import HouseholdStatus, ResidentStatus, StatusTally, Visit
 
 SEED = 2026
 # Village halls, for the dashboard's map (near the demo cameras of Quảng Tân).
@@ -49,6 +49,7 @@ def survey_demo_load(*, commune: Place, villages: list[Place], admin: User) -> d
 def survey_demo_delete(commune: Place) -> None:
     ResidentStatus.objects.filter(village__parent=commune).delete()
     HouseholdStatus.objects.filter(village__parent=commune).delete()
+    StatusTally.objects.filter(village__parent=commune).delete()
     Visit.objects.filter(village__parent=commune).delete()
 
 

@@ -5,23 +5,32 @@ count an indicator set needs from the same source is one aggregate query with a 
 count, so a whole dashboard costs one query per source. Rolling up is the same count over a
 bigger part of the place tree; the children of a place come from one grouped query per source.
 
+The two status sources (residents_surveyed, households_surveyed) are counted from their
+per-village monthly tallies (survey/tallies.py, written with the status rows): a province sums
+990 villages × months instead of scanning millions of rows. `COUNT_FROM_TALLIES = False` counts
+their rows instead (the equivalence tests and bench/indicators_scale.py compare the two).
+
 Values of a closed period come from what the leader froze (FrozenValue), never recounted.
 """
 
 import posixpath
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Case, Count, Exists, F, Q, When
+from django.db.models import Case, Count, Exists, F, Q, QuerySet, Sum, When
 
 from xaso.indicators.models import FrozenValue, Indicator, ManualValue
 from xaso.indicators.sources import ANY, COMMUNE, SOURCES, VILLAGE, Source
 from xaso.lib.periods import Period
 from xaso.places.models import Place
+from xaso.survey.models import StatusTally
+from xaso.survey.tallies import month_end
 
 ONE_DECIMAL = Decimal("0.1")
+COUNT_FROM_TALLIES = True  # False: count the status rows themselves (tests, benchmark)
 
 
 @dataclass
@@ -81,27 +90,109 @@ def values_for_place(indicators: list[Indicator], place: Place, period: Period) 
 
 def _counts_for_place(indicators, place: Place, period: Period) -> dict[int, tuple]:
     """{indicator id: (numerator, denominator, applicable)} from one aggregate per source."""
-    results: dict[str, int | None] = {}
-    for code, aggregates in _aggregates_by_source(indicators, period).items():
-        source = SOURCES[code]
-        place_q = _place_q(source, place)
-        if place_q is None:
-            results.update(dict.fromkeys(aggregates))
-            continue
-        asked, answered_by = _distinct(aggregates)
-        row = source.model_class().objects.filter(source.base & place_q).aggregate(**asked)
-        results.update({alias: row[answered_by[alias]] for alias in aggregates})
+    wanted = _wanted_by_source(indicators, lambda indicator: f"i{indicator.id}", period)
+    results = _place_counts(wanted, place)
     return {indicator.id: _parts_result(indicator, results) for indicator in indicators}
 
 
-def _aggregates_by_source(indicators, period: Period) -> dict[str, dict[str, Count]]:
-    """{source code: {"i<indicator id>_<n|d>": Count}}: what each source is asked."""
-    by_source: dict[str, dict[str, Count]] = defaultdict(dict)
+def _place_counts(wanted: dict[str, dict], place: Place) -> dict[str, int | None]:
+    """{alias: count} at one place, one aggregate query per source; None where the source
+    says nothing at the place's level."""
+    results: dict[str, int | None] = {}
+    for code, asked_of_source in wanted.items():
+        source = SOURCES[code]
+        place_q = _place_q(source, place)
+        if place_q is None:
+            results.update(dict.fromkeys(asked_of_source))
+            continue
+        query = _query(source, asked_of_source)
+        results.update(query.answer(query.rows.filter(place_q).aggregate(**query.asked)))
+    return results
+
+
+def _wanted_by_source(indicators, prefix: Callable, period: Period) -> dict[str, dict]:
+    """{source code: {"<prefix>_<n|d>": (spec, period)}}: what each source is asked."""
+    by_source: dict[str, dict] = defaultdict(dict)
     for indicator in indicators:
         for part, spec in _parts(indicator):
-            source = SOURCES[spec["source"]]
-            by_source[source.code][f"i{indicator.id}_{part}"] = _count(source, spec, period)
+            by_source[spec["source"]][f"{prefix(indicator)}_{part}"] = (spec, period)
     return by_source
+
+
+@dataclass
+class _Query:
+    """What one source is asked: the aggregates over `rows` (to be narrowed to a place or
+    grouped), and how an aggregate row answers each alias."""
+
+    rows: QuerySet
+    place_field: str
+    asked: dict
+    answer: Callable[[dict], dict]
+
+
+def _query(source: Source, wanted: dict[str, tuple]) -> _Query:
+    """Counts of `source`'s rows, or sums of its tallies, each different count asked once."""
+    if _from_tallies(source, wanted):
+        return _tally_query(source, wanted)
+    counts = {alias: _count(source, spec, period) for alias, (spec, period) in wanted.items()}
+    asked, answered_by = _distinct(counts)
+    # Every count's FILTER holds its period's date test, so rows outside all the periods
+    # asked count for none: said in WHERE, an index on the date narrows the scan (a month of
+    # a province's visits instead of all of them; bench/indicators_scale.py).
+    asked_periods = [period for _spec, period in wanted.values()]
+    hull = replace(
+        asked_periods[0],
+        start=min(period.start for period in asked_periods),
+        end=max(period.end for period in asked_periods),
+    )
+    return _Query(
+        rows=source.model_class().objects.filter(source.base & source.period_q(hull)),
+        place_field=source.place_field,
+        asked=asked,
+        answer=lambda row: {alias: row[answered_by[alias]] for alias in wanted},
+    )
+
+
+def _from_tallies(source: Source, wanted: dict[str, tuple]) -> bool:
+    """Tallies are monthly: a period must end where a month of XASO_PERIOD_CLOSE_DAY ends (one
+    parsed with another close day is counted from the rows). They hold the months of the close
+    day they were written with: after changing it, run `xaso survey_tallies_rebuild`."""
+    return (
+        COUNT_FROM_TALLIES
+        and source.tally_terms is not None
+        and all(month_end(period.end) == period.end for _spec, period in wanted.values())
+    )
+
+
+def _tally_query(source: Source, wanted: dict[str, tuple]) -> _Query:
+    """SUM(count) of each (key, period end) a count needs, the counts as their combinations
+    (adults without "adult": "r" − "r.adult")."""
+    terms = {
+        alias: (source.tally_terms(spec.get("filter") or {}), period.end)
+        for alias, (spec, period) in wanted.items()
+    }
+    sums: dict[tuple, str] = {}
+    for keys, end in terms.values():
+        for key in keys:
+            sums.setdefault((key, end), f"t{len(sums)}")
+    asked = {
+        name: Sum("count", filter=Q(key=key, month_end__lte=end))
+        for (key, end), name in sums.items()
+    }
+    rows = StatusTally.objects.filter(
+        key__in=sorted({key for key, _end in sums}),
+        month_end__lte=max(end for _key, end in sums),
+    )
+
+    def answer(row: dict) -> dict:
+        return {
+            alias: sum(
+                coefficient * (row[sums[(key, end)]] or 0) for key, coefficient in keys.items()
+            )
+            for alias, (keys, end) in terms.items()
+        }
+
+    return _Query(rows=rows, place_field="village", asked=asked, answer=answer)
 
 
 def _distinct(aggregates: dict[str, Count]) -> tuple[dict[str, Count], dict[str, str]]:
@@ -110,6 +201,45 @@ def _distinct(aggregates: dict[str, Count]) -> tuple[dict[str, Count], dict[str,
     first: dict[Count, str] = {}
     answered_by = {alias: first.setdefault(count, alias) for alias, count in aggregates.items()}
     return {alias: count for count, alias in first.items()}, answered_by
+
+
+# --- one place over several periods -------------------------------------------------------------
+
+
+def values_over_periods(indicator: Indicator, place: Place, periods: list[Period]) -> list[Value]:
+    """`indicator` at `place`, one Value per period in the order given (the dashboard's trend).
+
+    Every period's count is one more aggregate in the same query per source, so a 12-period
+    trend reads each source once instead of twelve times. Frozen periods come from what was
+    signed off.
+    """
+    values = [Value(indicator=indicator, place=place, period=p) for p in periods]
+    frozen = {
+        row.period: row
+        for row in FrozenValue.objects.filter(
+            indicator=indicator, place=place, period__in=[p.key for p in periods]
+        )
+    }
+    counted = [value for value in values if value.period.key not in frozen]
+    wanted: dict[str, dict] = defaultdict(dict)
+    for index, value in enumerate(counted):
+        for code, asked in _wanted_by_source(
+            [indicator], lambda _i, index=index: f"p{index}", value.period
+        ).items():
+            wanted[code].update(asked)
+    counts = _place_counts(wanted, place)
+    for index, value in enumerate(counted):
+        parts = {
+            f"i{indicator.id}_{part}": counts[f"p{index}_{part}"]
+            for part, _spec in _parts(indicator)
+        }
+        _fill(value, _parts_result(indicator, parts))
+    for value in values:
+        if value.period.key in frozen:
+            _fill_frozen(value, frozen[value.period.key])
+    if indicator.method == Indicator.Method.MANUAL:
+        _fill_manual(counted)
+    return values
 
 
 # --- the children of a place, or every place of a level below it ----------------------------------
@@ -165,9 +295,10 @@ def _values_for_group(indicators, root: Place, kind: str, places, period: Period
 def _counts_for_group(indicators, root: Place, kind: str, places, period: Period) -> dict:
     """{(indicator id, place id): (numerator, denominator, applicable)}."""
     per_place: dict[int, dict] = defaultdict(dict)
-    for code, aggregates in _aggregates_by_source(indicators, period).items():
+    wanted = _wanted_by_source(indicators, lambda indicator: f"i{indicator.id}", period)
+    for code, asked_of_source in wanted.items():
         source = SOURCES[code]
-        for place_id, counts in _grouped_counts(source, aggregates, root, kind, places):
+        for place_id, counts in _grouped_counts(source, asked_of_source, root, kind, places):
             per_place[place_id].update(counts)
     result = {}
     for place in places:
@@ -178,25 +309,25 @@ def _counts_for_group(indicators, root: Place, kind: str, places, period: Period
     return result
 
 
-def _grouped_counts(source: Source, aggregates, root: Place, kind: str, places):
+def _grouped_counts(source: Source, wanted: dict[str, tuple], root: Place, kind: str, places):
     """(place id, {alias: count}) for each place that has rows, or zeros where it has none."""
     group = _group_expression(source, kind)
     place_q = _place_q(source, root)
     if group is None or place_q is None:
         return
-    asked, answered_by = _distinct(aggregates)
-    rows = source.model_class().objects.filter(source.base & place_q)
+    query = _query(source, wanted)
+    rows = query.rows.filter(place_q)
     if _adds_up_by_village(source, kind):
-        counted = _communes_from_villages(rows, source.place_field, asked)
+        counted = _communes_from_villages(rows, query.place_field, query.asked)
     else:
-        grouped = rows.annotate(_group=group).values("_group").annotate(**asked).order_by()
+        grouped = rows.annotate(_group=group).values("_group").annotate(**query.asked).order_by()
         counted = ((row.pop("_group"), row) for row in grouped)
-    totals: dict[int, dict] = {place.id: dict.fromkeys(aggregates, 0) for place in places}
+    totals: dict[int, dict] = {place.id: dict.fromkeys(wanted, 0) for place in places}
     for place_id, row in counted:
         counts = totals.get(place_id)
         if counts is not None:  # a camera hung on the commune itself is in no village
-            for alias in aggregates:
-                counts[alias] += row[answered_by[alias]]
+            for alias, count in query.answer(row).items():
+                counts[alias] += count
     # A place with no rows counts zero, not "no data".
     yield from totals.items()
 

@@ -38,6 +38,10 @@ class Source:
     filters: dict[str, FilterBuilder] = field(default_factory=dict)
     base: Q = field(default_factory=Q)  # rows that never count (erased residents, …)
     distinct: str = ""  # count distinct values of this field instead of rows
+    # A status source kept as monthly tallies (survey/tallies.py): a filter as a linear
+    # combination of tally keys, {key: coefficient}. The rows a filter keeps in a period are
+    # those whose key's date is <= its end, so the count is the tallies' sum up to that end.
+    tally_terms: Callable[[dict], dict[str, int]] | None = None
 
     def model_class(self):
         return apps.get_model(self.model)
@@ -67,6 +71,23 @@ class Source:
         for key, value in (spec_filter or {}).items():
             condition &= self.filters[key](value, period)
         return condition
+
+
+def _resident_terms(spec_filter: dict) -> dict[str, int]:
+    """residents_surveyed: "r[.item]" for all, "r.adult[.item]" for adults, and the
+    difference of the two for the others."""
+    item = spec_filter.get("has")
+    suffix = f".{item}" if item else ""
+    if "adult" not in spec_filter:
+        return {f"r{suffix}": 1}
+    if spec_filter["adult"]:
+        return {f"r.adult{suffix}": 1}
+    return {f"r{suffix}": 1, f"r.adult{suffix}": -1}
+
+
+def _household_terms(spec_filter: dict) -> dict[str, int]:
+    item = spec_filter.get("has")
+    return {f"h.{item}" if item else "h": 1}
 
 
 def _local_midnight(day: datetime.date) -> datetime.datetime:
@@ -158,6 +179,7 @@ SOURCES: dict[str, Source] = {
             date_rule="as_of",
             date_field="first_visited_on",
             filters={"has": _item_held(_ALL_ITEMS)},
+            tally_terms=_household_terms,
         ),
         Source(
             code="residents_surveyed",
@@ -168,6 +190,7 @@ SOURCES: dict[str, Source] = {
             date_rule="as_of",
             date_field="first_visited_on",
             filters={"has": _item_held(RESIDENT_ITEMS), "adult": _adult_by_status},
+            tally_terms=_resident_terms,
         ),
         Source(
             code="visits",

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from xaso.accounts.permissions import EVERYWHERE, scope_paths, user_can
 from xaso.accounts.roles import Capability
 from xaso.core.errors import DomainError, InvalidInput
-from xaso.indicators import closing, compute, reports, selectors, trend
+from xaso.indicators import closing, compute, reports, selectors
 from xaso.indicators.models import Indicator
 from xaso.lib import periods
 from xaso.places.models import Place
@@ -227,7 +227,7 @@ def _short_label(period: periods.Period) -> str:
 def _trend(indicator: Indicator, place: Place, period: periods.Period) -> dict:
     """An inline SVG line chart of the indicator over the last 12 periods."""
     span = periods.previous(period, TREND_PERIODS, close_day=_close_day())
-    values = trend.values_over_periods(indicator, place, span)
+    values = compute.values_over_periods(indicator, place, span)
     numbers = [v.value for v in values if v.value is not None]
     targets = [v.target for v in values if v.target is not None]
     top = max([*numbers, *targets, Decimal(1)])

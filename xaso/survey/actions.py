@@ -23,6 +23,7 @@ from xaso.accounts.roles import Capability
 from xaso.core import audit
 from xaso.core.errors import DomainError, InvalidInput
 from xaso.places.models import Household, Resident
+from xaso.survey import tallies
 from xaso.survey.checklist import ADULT_AGE, ALL_ITEMS, HOUSEHOLD_ITEMS, RESIDENT_ITEMS
 from xaso.survey.models import HouseholdStatus, ResidentStatus, Visit
 
@@ -109,6 +110,7 @@ def visits_record(*, member, visits: list[dict]) -> list[tuple[Visit, bool] | Ex
     results: list = [None] * len(visits)
     order = sorted(range(len(visits)), key=lambda index: visits[index]["household"].pk)
     with transaction.atomic():
+        changes: dict = {}  # to the status tallies, of the visits whose savepoint held
         for index in order:
             try:
                 values = _visit_values(**visits[index])
@@ -116,9 +118,10 @@ def visits_record(*, member, visits: list[dict]) -> list[tuple[Visit, bool] | Ex
                 if existing is not None:
                     results[index] = _replayed(existing, member=member, values=values), False
                 else:
-                    results[index] = _insert_or_replay(member, values)
+                    results[index] = _insert_or_replay(member, values, changes)
             except (DomainError, PermissionDenied) as refusal:
                 results[index] = refusal
+        tallies.tallies_add(changes)  # one statement for the batch
     return results
 
 
@@ -144,9 +147,14 @@ def _visit_values(
     return values
 
 
-def _insert_or_replay(member, values: dict) -> tuple[Visit, bool]:
+def _insert_or_replay(member, values: dict, changes: dict | None = None) -> tuple[Visit, bool]:
+    """The visit inserted, or the one another request stored first with the same key. In a
+    batch (`changes` given) the visit's changes to the status tallies are merged into
+    `changes` once its savepoint has held; alone, they are written with the visit."""
     try:
-        return _visit_insert(member=member, values=values), True
+        visit, visit_changes = _visit_insert(
+            member=member, values=values, batch=changes is not None
+        )
     except IntegrityError:
         # The same key sent twice at once: the other request committed its visit first, and
         # this one's transaction (a savepoint inside a batch) was rolled back whole.
@@ -154,10 +162,15 @@ def _insert_or_replay(member, values: dict) -> tuple[Visit, bool]:
         if existing is None:
             raise
         return _replayed(existing, member=member, values=values), False
+    if changes is not None:
+        tallies.changes_merge(changes, visit_changes)
+    return visit, True
 
 
 @transaction.atomic
-def _visit_insert(*, member, values: dict) -> Visit:
+def _visit_insert(*, member, values: dict, batch: bool) -> tuple[Visit, dict]:
+    """The visit stored and applied, and the changes it makes to the status tallies (written
+    here unless in a `batch`, whose caller writes those of all its visits at once)."""
     household, visited_on = values["household"], values["visited_on"]
     follow_up_on, base_version = values["follow_up_on"], values["base_version"]
     if not user_can(member, Capability.RECORD_VISITS, household.village):
@@ -173,6 +186,7 @@ def _visit_insert(*, member, values: dict) -> Visit:
         resident.public_id: resident
         for resident in Resident.objects.filter(household=household).select_related("adoption")
     }
+    before = tallies.snapshot(status, residents.values())
     visit = Visit(
         village=household.village,
         member=member,
@@ -182,7 +196,10 @@ def _visit_insert(*, member, values: dict) -> Visit:
     visit.answers = _clean_answers(values["answers"], residents)
     visit.conflicts = _conflicts(visit, status, residents)
     visit.save()  # the first write: a key another request has just stored fails here
-    late = _apply(visit, status, residents)
+    late, status = _apply(visit, status, residents)
+    changes = tallies.snapshot_diff(before, tallies.snapshot(status, residents.values()))
+    if not batch:
+        tallies.tallies_add(changes)
     audit.record(
         actor=member,
         verb="visit.recorded",
@@ -195,7 +212,7 @@ def _visit_insert(*, member, values: dict) -> Visit:
         },
         place_path=household.village.path,
     )
-    return visit
+    return visit, changes
 
 
 def _lock_household(household_id: int) -> HouseholdStatus | None:
@@ -369,9 +386,11 @@ def _held_back(visit: Visit) -> set[tuple[str, str]]:
 
 
 # --- Applying answers to the status tables ----------------------------------------------------
-def _apply(visit: Visit, status: HouseholdStatus | None, residents: dict[str, Resident]) -> bool:
-    """Write the visit's answers into the status rows; True if it arrived late (older than
-    the household's last visit), in which case no newer answer is overwritten."""
+def _apply(
+    visit: Visit, status: HouseholdStatus | None, residents: dict[str, Resident]
+) -> tuple[bool, HouseholdStatus]:
+    """Write the visit's answers into the status rows; (late, the household's status row).
+    Late: older than the household's last visit, in which case no newer answer is overwritten."""
     held = _held_back(visit)
     day = visit.visited_on
     new_rows, changed_rows = [], []
@@ -422,7 +441,7 @@ def _apply(visit: Visit, status: HouseholdStatus | None, residents: dict[str, Re
                 _set_item(status, item, value, day)
     _person_items_from_residents(status, residents.values())
     status.save(force_insert=created)
-    return late
+    return late, status
 
 
 _RESIDENT_STATUS_FIELDS = [
@@ -500,8 +519,9 @@ def _apply_held_back(visit: Visit) -> None:
     residents = list(
         Resident.objects.filter(household_id=visit.household_id).select_related("adoption")
     )
+    before = tallies.snapshot(status, residents)
     by_id = {resident.public_id: resident for resident in residents}
-    changed_rows = []
+    changed_rows = {}  # by resident: two held-back items of one person are one row to write
     for conflict in visit.conflicts:
         if conflict["resident"]:
             resident = by_id.get(conflict["resident"])
@@ -509,10 +529,11 @@ def _apply_held_back(visit: Visit) -> None:
             if row is None:
                 continue  # the resident has left the household or been erased since
             _set_item(row, conflict["item"], conflict["recorded"], visit.visited_on)
-            changed_rows.append(row)
+            changed_rows[row.pk] = row
         else:
             _set_item(status, conflict["item"], conflict["recorded"], visit.visited_on)
-    _upsert(changed_rows)
+    _upsert(list(changed_rows.values()))
     _person_items_from_residents(status, residents)
     status.version += 1
     status.save()
+    tallies.tallies_add(tallies.snapshot_diff(before, tallies.snapshot(status, residents)))

@@ -50,6 +50,8 @@ class Visit(PublicIdModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # Also survey_visit_day (visited_on, village_id) INCLUDE (id) on PostgreSQL, made by
+        # migration 0003: a province's visits of a period counted from that index alone.
         ordering = ["-visited_on", "-id"]
         indexes = [
             models.Index(fields=["village", "visited_on"]),
@@ -129,3 +131,26 @@ class HouseholdStatus(models.Model):
 
     def __str__(self) -> str:
         return f"Trạng thái số của hộ {self.household_id}"
+
+
+class StatusTally(models.Model):
+    """How many status rows of a village count under `key` from the monthly period ending on
+    `month_end` (survey/tallies.py): written in the transaction that changes the status rows,
+    so that a province sums its villages' months instead of scanning millions of rows."""
+
+    village = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+")
+    month_end = models.DateField()
+    key = models.CharField(max_length=40)  # "r", "r.adult.smartphone", "h.fibre_broadband", …
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["village", "month_end", "key"], name="survey_statustally_unique"
+            )
+        ]
+        # WHERE key IN (…) AND month_end <= D [AND village_id IN …] GROUP BY key[, village]
+        indexes = [models.Index(fields=["key", "month_end", "village"], name="survey_tally_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.village_id} {self.month_end}: {self.count}"
