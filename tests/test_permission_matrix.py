@@ -9,16 +9,23 @@ The tables below are the expectations; every test reads them. Villages: A1 and A
 used for record endpoints.
 """
 
-import json
-
 import pytest
 
-from xaso.core.models import AuditEntry
+from tests.persona_matrix import (
+    ANONYMOUS,
+    FORGED,
+    audit_rows,
+    detail,
+    fill,
+    json_sender,
+    page_opener,
+    scope_in,
+    shown,
+)
 from xaso.lib.ids import new_public_id
 from xaso.places import actions
 from xaso.places.models import Household, Resident
 
-ANONYMOUS, FORGED = "anonymous", "forged token"  # API callers without a valid token
 VILLAGES = ["A1", "A2", "B1"]
 COLUMNS = ["people", "reveal", "requests", "places"]
 
@@ -120,7 +127,7 @@ RECORD_PAGES = {
 
 
 def scope(persona: str, column: str) -> set[str]:
-    return set(SCOPE[persona][COLUMNS.index(column)].split())
+    return scope_in(SCOPE, COLUMNS, persona, column)
 
 
 def foreign_village(persona: str, column: str) -> str | None:
@@ -141,24 +148,6 @@ def unknown_ids(world) -> dict[str, str]:
     return {"household": new_public_id(), "resident": new_public_id(), "village": village}
 
 
-def fill(template, ids: dict[str, str]):
-    """The path or body of an endpoint with "{household}", "{resident}"… filled in."""
-    if template is None:
-        return None
-    text = json.dumps(template, ensure_ascii=False)
-    for key, value in ids.items():
-        text = text.replace(f"{{{key}}}", value)
-    return json.loads(text)
-
-
-def detail(response) -> str:
-    """Every 4xx answer of the API is JSON with a non-empty "detail" string."""
-    assert 400 <= response.status_code < 500
-    message = response.json()["detail"]
-    assert isinstance(message, str) and message
-    return message
-
-
 def names(response, key: str) -> set[str]:
     assert response.status_code == 200, response.content
     return {item[key] for item in response.json()["items"]}
@@ -170,30 +159,12 @@ def allowed_in(persona: str, column: str, allowed: int, refused: int) -> dict[st
 
 @pytest.fixture
 def api(api_as, client):
-    """api(persona, method, path, body) sends a JSON request with the persona's bearer token."""
-    headers = {ANONYMOUS: {}, FORGED: {"Authorization": "Bearer xaso_000000000000_forged"}}
-
-    def send(persona: str, method: str, path: str, body=None):
-        if persona not in headers:
-            headers[persona] = api_as(persona).headers
-        data, url = "" if body is None else json.dumps(body), f"/api/v1{path}"
-        return client.generic(method, url, data, "application/json", headers=headers[persona])
-
-    return send
+    return json_sender(api_as, client)
 
 
 @pytest.fixture
 def page(client_as, client):
-    """page(persona, url, method) opens a page with the persona's session."""
-    signed_in = []
-
-    def open_page(persona: str, url: str, method: str = "GET"):
-        if persona != ANONYMOUS and persona not in signed_in:
-            client_as(persona)  # once per test: a login writes a session and last_login
-            signed_in[:] = [persona]
-        return client.get(url) if method == "GET" else client.post(url)
-
-    return open_page
+    return page_opener(client_as, client)
 
 
 @pytest.fixture
@@ -290,10 +261,6 @@ def test_an_export_holds_the_data_of_that_resident(api, world, persona, village)
     assert (body["full_name"], body["cccd"]) == (HEAD_OF[village], CCCD[village])
 
 
-def audit_rows() -> int:
-    return AuditEntry.objects.exclude(verb="api_token.created").count()
-
-
 @pytest.mark.parametrize("persona", [p for p in PERSONAS if foreign_village(p, "people")])
 def test_refused_calls_change_nothing_and_leave_no_audit_entry(api, world, persona):
     village = foreign_village(persona, "people")
@@ -334,11 +301,6 @@ def test_without_a_valid_token_every_endpoint_is_a_401(api, world, caller, endpo
 
 
 # --- Pages --------------------------------------------------------------------------------------
-def shown(response, candidates) -> set[str]:
-    html = response.content.decode()
-    return {name for name in candidates if name in html}
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_the_list_pages_show_exactly_the_records_in_scope(page, persona):
     status = 200 if scope(persona, "people") else 404

@@ -16,11 +16,21 @@ with a snapshot, a hand-made open incident, a resolved one and a citizen report.
 
 import csv
 import io
-import json
 
 import pytest
 
 from tests import safety_data
+from tests.persona_matrix import (
+    ANONYMOUS,
+    FORGED,
+    audit_rows,
+    detail,
+    fill,
+    json_sender,
+    page_opener,
+    scope_in,
+    shown,
+)
 from xaso.core.models import AuditEntry
 from xaso.lib.ids import new_public_id
 from xaso.notify import actions as notify_actions
@@ -28,7 +38,6 @@ from xaso.notify.models import Channel, Delivery
 from xaso.safety import actions, reports
 from xaso.safety.models import Camera, Incident, IncidentStep, Rule
 
-ANONYMOUS, FORGED = "anonymous", "forged token"  # API callers without a valid token
 VILLAGES = ["A1", "A2", "B1"]
 COLUMNS = ["see", "manage", "handle", "evidence"]
 
@@ -113,33 +122,11 @@ NOTIFY_API = ["/notify/channels", "/notify/deliveries"]
 
 
 def scope(persona: str, column: str) -> set[str]:
-    return set(SCOPE[persona][COLUMNS.index(column)].split())
+    return scope_in(SCOPE, COLUMNS, persona, column)
 
 
 def allowed_in(persona: str, column: str, allowed: int, refused: int) -> dict[str, int]:
     return {v: allowed if v in scope(persona, column) else refused for v in VILLAGES}
-
-
-def fill(template, ids: dict[str, str]):
-    """The path or body of an endpoint with "{camera}", "{incident}"… filled in."""
-    if template is None:
-        return None
-    text = json.dumps(template, ensure_ascii=False)
-    for key, value in ids.items():
-        text = text.replace(f"{{{key}}}", value)
-    return json.loads(text)
-
-
-def detail(response) -> str:
-    """Every 4xx answer of the API is JSON with a non-empty "detail" string."""
-    assert 400 <= response.status_code < 500, response.status_code
-    message = response.json()["detail"]
-    assert isinstance(message, str) and message
-    return message
-
-
-def audit_rows() -> int:
-    return AuditEntry.objects.exclude(verb="api_token.created").count()
 
 
 @pytest.fixture
@@ -200,17 +187,12 @@ def unknown_ids(world) -> dict[str, str]:
 
 @pytest.fixture
 def api(api_as, client):
-    """api(persona, method, path, body) sends a JSON request with the persona's bearer token."""
-    headers = {ANONYMOUS: {}, FORGED: {"Authorization": "Bearer xaso_000000000000_forged"}}
+    """api(persona, method, path, body); notify's paths are its own, the rest under /safety."""
+    return json_sender(api_as, client, _safety_url)
 
-    def send(persona: str, method: str, path: str, body=None):
-        if persona not in headers:
-            headers[persona] = api_as(persona).headers
-        data = "" if body is None else json.dumps(body, default=str)
-        url = f"/api/v1{path}" if path.startswith("/notify") else f"/api/v1/safety{path}"
-        return client.generic(method, url, data, "application/json", headers=headers[persona])
 
-    return send
+def _safety_url(path: str) -> str:
+    return f"/api/v1{path}" if path.startswith("/notify") else f"/api/v1/safety{path}"
 
 
 def send_record(api, persona: str, endpoint: str, ids: dict[str, str]):
@@ -441,16 +423,7 @@ def test_someone_elses_channel_answers_like_an_unknown_one(api, channels, person
 # --- Pages --------------------------------------------------------------------------------------
 @pytest.fixture
 def page(client_as, client):
-    """page(persona, url, method) opens a page with the persona's session."""
-    signed_in = []
-
-    def open_page(persona: str, url: str, method: str = "GET", data=None):
-        if persona != ANONYMOUS and persona not in signed_in:
-            client_as(persona)
-            signed_in[:] = [persona]
-        return client.get(url) if method == "GET" else client.post(url, data or {})
-
-    return open_page
+    return page_opener(client_as, client)
 
 
 # Pages about the whole scope: they open for anyone who may see safety somewhere.
@@ -492,11 +465,6 @@ def test_the_pages_about_the_scope_open_only_for_safety_roles(page, records, per
     status = 200 if scope(persona, "see") else 404
     statuses = {url: page(persona, url).status_code for url in SCOPE_PAGES}
     assert statuses == dict.fromkeys(SCOPE_PAGES, status)
-
-
-def shown(response, candidates) -> set[str]:
-    html = response.content.decode()
-    return {name for name in candidates if name in html}
 
 
 @pytest.mark.parametrize("persona", [p for p in PERSONAS if scope(p, "see")])

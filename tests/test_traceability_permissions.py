@@ -14,17 +14,16 @@ commune B. Each has a growing area, a product, a certification, a lot (with the 
 the lot recorded in the diary) and a stamp run.
 """
 
-import json
-
 import pytest
 
+from tests.persona_matrix import ANONYMOUS, FORGED, audit_rows, detail, json_sender, scope_in
+from tests.persona_matrix import fill as fill_ids
 from tests.traceability_data import days_ago
 from xaso.core.models import AuditEntry
 from xaso.lib.ids import new_public_id
 from xaso.traceability import actions
 from xaso.traceability.models import DiaryEntry, GrowingArea, Lot, StampRun
 
-ANONYMOUS, FORGED = "anonymous", "forged token"  # API callers without a valid token
 PRODUCERS = ["A", "A2", "B"]
 COLUMNS = ["see", "manage", "confirm"]
 
@@ -126,7 +125,7 @@ WRITES = [name for name, (method, _path, _body) in RECORD_API.items() if method 
 
 
 def scope(persona: str, column: str) -> set[str]:
-    return set(SCOPE[persona][COLUMNS.index(column)].split())
+    return scope_in(SCOPE, COLUMNS, persona, column)
 
 
 def allowed_in(persona: str, column: str, allowed: int, refused: int) -> dict[str, int]:
@@ -134,25 +133,8 @@ def allowed_in(persona: str, column: str, allowed: int, refused: int) -> dict[st
 
 
 def fill(template, ids: dict[str, str]):
-    """The path or body of an endpoint with "{area}", "{lot}"… filled in."""
-    if template is None:
-        return None
-    text = json.dumps(template, ensure_ascii=False)
-    for key, value in {**ids, "yesterday": days_ago(1).isoformat()}.items():
-        text = text.replace(f"{{{key}}}", value)
-    return json.loads(text)
-
-
-def detail(response) -> str:
-    """Every 4xx answer of the API is JSON with a non-empty "detail" string."""
-    assert 400 <= response.status_code < 500
-    message = response.json()["detail"]
-    assert isinstance(message, str) and message
-    return message
-
-
-def audit_rows() -> int:
-    return AuditEntry.objects.exclude(verb="api_token.created").count()
+    """The path or body of an endpoint with "{area}", "{lot}", "{yesterday}"… filled in."""
+    return fill_ids(template, {**ids, "yesterday": days_ago(1).isoformat()})
 
 
 @pytest.fixture
@@ -204,17 +186,8 @@ def unknown_ids() -> dict[str, str]:
 
 @pytest.fixture
 def api(api_as, client):
-    """api(persona, method, path, body) sends a JSON request with the persona's bearer token."""
-    headers = {ANONYMOUS: {}, FORGED: {"Authorization": "Bearer xaso_000000000000_forged"}}
-
-    def send(persona: str, method: str, path: str, body=None):
-        if persona not in headers:
-            headers[persona] = api_as(persona).headers
-        data = "" if body is None else json.dumps(body, default=str)
-        url = f"/api/v1/traceability{path}"
-        return client.generic(method, url, data, "application/json", headers=headers[persona])
-
-    return send
+    """api(persona, method, path, body) under /api/v1/traceability."""
+    return json_sender(api_as, client, lambda path: f"/api/v1/traceability{path}")
 
 
 def send_record(api, persona: str, endpoint: str, ids: dict[str, str]):
