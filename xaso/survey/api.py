@@ -8,7 +8,6 @@ from typing import Any
 
 import pydantic
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -84,12 +83,9 @@ def _items(row, items) -> dict[str, bool]:
     f"{PREFIX}/households", response={200: list[HouseholdCacheOut], 403: DetailOut, 404: DetailOut}
 )
 def household_cache(request, village: str = ""):
-    try:
-        households = selectors.visit_households_for_user(
-            user=request.auth, village=clean_input(village)
-        )
-    except PermissionDenied as refusal:
-        return Status(403, {"detail": str(refusal)})
+    households = selectors.visit_households_for_user(
+        user=request.auth, village=clean_input(village)
+    )
     return [_household_cache(household) for household in households]
 
 
@@ -171,10 +167,7 @@ def visit_create(request, payload: VisitIn):
     """Record a visit. The `Idempotency-Key` header is required: the same key again returns
     the first visit (200), or 409 if the content differs."""
     key = actions.idempotency_key_clean(clean_input(request.headers.get("Idempotency-Key", "")))
-    try:
-        visit, created = _record(request.auth, payload, key)
-    except PermissionDenied as refusal:
-        return Status(403, {"detail": str(refusal)})
+    visit, created = _record(request.auth, payload, key)
     return Status(201 if created else 200, visit)
 
 
@@ -313,12 +306,9 @@ class ProgressOut(Schema):
 @router.get(f"{PREFIX}/progress", response={200: ProgressOut, 403: DetailOut, 404: DetailOut})
 def progress(request, village: str = "", weeks: int = Query(8, ge=1, le=52)):
     """A village's (or a whole commune's) visits, follow-ups and checklist shares per week."""
-    try:
-        return selectors.visit_progress_for_user(
-            user=request.auth, place=clean_input(village), weeks=weeks
-        )
-    except PermissionDenied as refusal:
-        return Status(403, {"detail": str(refusal)})
+    return selectors.visit_progress_for_user(
+        user=request.auth, place=clean_input(village), weeks=weeks
+    )
 
 
 class ResolveIn(Schema):
