@@ -26,6 +26,16 @@ def world_rebuilt_afterwards(django_db_blocker):
         world_module.build()
 
 
+@pytest.fixture(autouse=True)
+def scan_journal_emptied():
+    """Scans a test recorded and did not apply belong to its rolled-back transaction: the
+    next test must not count them (stamp ids are reused)."""
+    yield
+    from xaso.traceability import scan_journal
+
+    scan_journal.journal().abandon()
+
+
 @pytest.fixture
 def world(db) -> world_module.World:
     return world_module.World.load()

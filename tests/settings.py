@@ -12,5 +12,8 @@ os.environ.setdefault("XASO_TESTING", "1")
 os.environ.setdefault("XASO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("XASO_FIELD_KEY", "test-field-key-not-for-production")
 os.environ.setdefault("XASO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+# No thread applies the scan journal: a test's scans stay in its own rolled-back transaction,
+# and a test that reads them applies the journal itself (scan_journal.journal().flush()).
+os.environ.setdefault("XASO_SCAN_FLUSH_SECONDS", "0")
 
 from xaso.config.settings import *  # noqa: F403

@@ -13,6 +13,7 @@ import pytest
 from tests.test_gs1 import DEFAULT_PARSE_FLAGS, PARSE_VECTORS, vector_params
 from tests.traceability_data import GTIN
 from xaso.lib.gs1 import DigitalLinkError, parse_digital_link
+from xaso.traceability.scan_journal import journal
 
 LOT_PATH = f"/01/0{GTIN}/10/NA2026A"
 
@@ -129,4 +130,26 @@ def test_every_lot_page_view_is_recorded_as_a_scan(client, trace):
     client.get(LOT_PATH)
     client.get(f"/l/{trace.lot_a.code}")
     client.get(LOT_PATH + "?linkType=linkset")  # a link lookup, not a page view
+    journal().flush()
     assert Scan.objects.filter(lot=trace.lot_a, result="lot").count() == 2
+
+
+def test_no_other_page_begins_with_a_digit():
+    """The resolver is tried first (config/urls.py): a page whose path began with a digit
+    would be shadowed by it."""
+    from django.urls import get_resolver
+
+    def routes(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^")
+            if hasattr(pattern, "url_patterns"):
+                yield from routes(pattern.url_patterns, route)
+            else:
+                yield route, pattern
+
+    digit_routes = [
+        route
+        for route, pattern in routes(get_resolver().url_patterns)
+        if route[:1].isdigit() or route.startswith("[0-9]") or route.startswith("(?P<path>")
+    ]
+    assert digit_routes == ["(?P<path>[0-9]+(/.*)?)$"]

@@ -14,6 +14,7 @@ from xaso.core.models import Job
 from xaso.lib import stamp_codes
 from xaso.traceability import actions, stamps
 from xaso.traceability.models import Scan, Stamp, StampRun
+from xaso.traceability.scan_journal import journal
 
 
 def _run(trace, world, django_capture_on_commit_callbacks, count=70, layout="65"):
@@ -92,6 +93,7 @@ def test_an_activated_stamp_is_valid_counts_scans_and_keeps_the_first_scan(issue
     assert body["scan_count"] == 2
     assert body["first_scan_at"] == first["first_scan_at"]
     assert body["lot"]["batch"] == "NA2026A"
+    journal().flush()
     assert Scan.objects.filter(stamp__run=issued, result="valid").count() == 2
 
 
@@ -154,6 +156,7 @@ def test_a_stamp_scanned_too_often_turns_suspicious(issued, trace, client, setti
         for _ in range(4)
     ]
     assert statuses == ["valid", "valid", "valid", "suspicious"]
+    journal().flush()
     assert Stamp.objects.get(run=issued, serial=1).suspicious
 
 
@@ -161,6 +164,7 @@ def test_an_unknown_code_is_a_404_with_status_unknown_and_is_recorded(trace, cli
     response = client.get("/s/ABCDABCDABCDABCDABCD", headers={"Accept": "application/json"})
     assert response.status_code == 404
     assert response.json()["status"] == "unknown"
+    journal().flush()
     assert Scan.objects.filter(result="unknown").count() == 1
     assert client.get("/s/not-a-code").status_code == 404
 

@@ -27,6 +27,7 @@ from xaso.traceability.models import (
     StampActivation,
     StampRun,
 )
+from xaso.traceability.scan_journal import journal
 
 ROOT = "/truy-xuat/"
 
@@ -139,6 +140,7 @@ def test_scans_by_province_are_drawn_as_css_bars(client_as, trace):
     for _ in range(3):
         public.scan_record(result="lot", province="22", lot=trace.lot_a, ip="10.0.0.1")
     public.scan_record(result="lot", province="01", lot=trace.lot_a, ip="10.0.0.2")
+    journal().flush()
     html = _html(client_as("htx").get(ROOT))
     assert "Quảng Ninh" in html and "Hà Nội" in html
     assert 'style="width:100%"' in html  # the largest bar
@@ -788,6 +790,7 @@ def _more_rows(world, trace, capture_on_commit) -> None:
             actions.counterfeit_report_create(
                 stamp=None, lot=lot, code_shown=f"X{index}", province="", message="?"
             )
+    journal().flush()
     _run_worker()
     for run in StampRun.objects.filter(product__name__startswith="Sản phẩm "):
         lot = Lot.objects.get(product=run.product)

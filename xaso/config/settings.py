@@ -227,6 +227,11 @@ XASO_IP_PROVINCES = os.environ.get("XASO_IP_PROVINCES", "")
 XASO_EPCIS_SCHEMA = os.environ.get("XASO_EPCIS_SCHEMA", "")
 # A stamp scanned more often than this is flagged as suspicious.
 XASO_STAMP_MAX_SCANS = int(os.environ.get("XASO_STAMP_MAX_SCANS", "30"))
+# Scans are appended to a journal in this directory and applied to the database in batches,
+# every this many seconds, by a thread of each web process (docs/decisions/0023). 0: no thread;
+# whoever holds the journal applies it (the tests do, with `journal().flush()`).
+XASO_SCAN_JOURNAL_DIR = Path(os.environ.get("XASO_SCAN_JOURNAL_DIR", DATA_DIR / "scan-journal"))
+XASO_SCAN_FLUSH_SECONDS = float(os.environ.get("XASO_SCAN_FLUSH_SECONDS", "0.25"))
 
 # --- Safety.
 # Snapshots older than this are deleted unless their incident is on hold (evidence).

@@ -390,6 +390,20 @@ class Scan(models.Model):
         return f"Lượt quét {self.scanned_at:%d/%m/%Y %H:%M} ({self.result})"
 
 
+class ScanBatch(models.Model):
+    """A segment of the scan journal that has been applied (traceability/scan_journal.py).
+
+    Written in the transaction that inserts the segment's scans, so a segment left on disk by
+    a process that died after the commit is recognised and never applied twice."""
+
+    name = models.CharField(max_length=120, unique=True)
+    scans = models.PositiveIntegerField()
+    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scans})"
+
+
 class CounterfeitReport(PublicIdModel):
     """A "báo hàng giả" from whoever scanned a stamp, for the producer and the commune."""
 

@@ -1,13 +1,13 @@
 """What anyone who scans a code may see, and the record of each scan.
 
 No login, no personal data: the producer's published name, address and phone only; officers
-appear as "cán bộ xã", never by name. Scans are written in the request that serves them (one
-UPDATE of the stamp's counters and one INSERT), so none is lost when the server is busy.
+appear as "cán bộ xã", never by name. Every scan is appended to the scan journal before the
+page answers, and reaches the database a fraction of a second later (scan_journal.py).
 
-The scan path is the hottest code of the site (docs/decisions/0010): its statements are
+The scan path is the hottest code of the site (docs/decisions/0010 and 0023): its one read is
 written out in SQL and prepared on PostgreSQL, and the rendered lot page is kept in the
-process, under a key that holds the lot's version, so a scan costs two statements and no
-cache round trip.
+process, under a key that holds the lot's version, so a scan costs one statement, one append
+to a file and no cache round trip.
 """
 
 import hashlib
@@ -20,7 +20,7 @@ from functools import lru_cache
 import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,7 @@ from vietnam_provinces import Province
 
 from xaso.core import request_context
 from xaso.lib import gs1, scan_geo, stamp_codes
-from xaso.traceability import guard
+from xaso.traceability import guard, scan_journal
 from xaso.traceability.models import (
     Certification,
     DiaryEntry,
@@ -314,6 +314,7 @@ def stamp_verdict(code: str, *, province: str) -> StampVerdict:
     if stamp is None or stamp.run_status not in _LIVE_RUNS:
         scan_record(result=Scan.Result.UNKNOWN, province=province)
         return StampVerdict(Scan.Result.UNKNOWN, None)
+    _add_pending_scans(stamp)
     activation = None
     if stamp.bound_lot_id is not None:
         activation = Activation(stamp.bound_lot_id, stamp.bound_lot_status, stamp.bound_lot_version)
@@ -409,42 +410,35 @@ def _warnings(stamp: ScannedStamp, province: str) -> list[str]:
     )
 
 
-_COUNT_SCAN_SQL = f"""
-UPDATE {Stamp._meta.db_table}
-SET scan_count = scan_count + 1,
-    first_province = CASE WHEN first_scan_at IS NULL THEN %s ELSE first_province END,
-    first_scan_at = COALESCE(first_scan_at, %s),
-    last_scan_at = %s, last_province = %s, suspicious = (suspicious OR %s)
-WHERE id = %s
-"""
-
-_INSERT_SCAN_SQL = f"""
-INSERT INTO {Scan._meta.db_table} (scanned_at, stamp_id, lot_id, result, province, ip_hash)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
-
-# On PostgreSQL both as one statement: atomic on its own, so a scan costs one round trip and
-# one commit, with no BEGIN and COMMIT around it. (A data-modifying WITH always runs in full.)
-_COUNT_AND_RECORD_SQL = f"WITH counted AS ({_COUNT_SCAN_SQL}) {_INSERT_SCAN_SQL}"
+def _add_pending_scans(stamp: ScannedStamp) -> None:
+    """Count in this process's scans of the stamp that the database does not have yet."""
+    tally = scan_journal.journal().pending_tally(stamp.id)
+    if tally is None:
+        return
+    stamp.scan_count += tally.count
+    if stamp.first_scan_at is None or tally.first_at < stamp.first_scan_at:
+        stamp.first_scan_at, stamp.first_province = tally.first_at, tally.first_province
+    if stamp.last_scan_at is None or tally.last_at > stamp.last_scan_at:
+        stamp.last_scan_at, stamp.last_province = tally.last_at, tally.last_province
+    stamp.suspicious = stamp.suspicious or tally.suspicious
 
 
 def _count_scan(stamp: ScannedStamp, province: str, *, status, activation, warnings) -> None:
-    """Move the stamp's counters and record the scan, together or not at all.
-
-    One UPDATE adding 1, so the counters stay right when many people scan the same stamp.
-    """
+    """Record the scan; the journal moves the stamp's counters with it (one UPDATE adding
+    the batch's count, so the counters stay right when many people scan the same stamp)."""
     now = timezone.now()
-    moment = connection.ops.adapt_datetimefield_value(now)
     suspicious = bool(warnings)
-    counters = [province, moment, moment, province, suspicious, stamp.id]
-    lot_id = activation.lot_id if activation else None
-    scan = [moment, stamp.id, lot_id, status, province, _current_ip_digest()]
-    if connection.vendor == "postgresql":
-        _execute(_COUNT_AND_RECORD_SQL, counters + scan)
-    else:
-        with transaction.atomic():
-            _execute(_COUNT_SCAN_SQL, counters)
-            _execute(_INSERT_SCAN_SQL, scan)
+    scan_journal.record(
+        scan_journal.PendingScan(
+            scanned_at=now,
+            result=status,
+            province=province,
+            ip_hash=_current_ip_digest(),
+            stamp_id=stamp.id,
+            lot_id=activation.lot_id if activation else None,
+            suspicious=suspicious,
+        )
+    )
     # The page shows the counters including this scan.
     stamp.scan_count += 1
     stamp.first_scan_at = stamp.first_scan_at or now
@@ -507,33 +501,25 @@ def ip_digest(ip: str | None) -> str:
 def scan_record(
     *, result: str, province: str, lot=None, lot_id=None, ip: str | None = None
 ) -> None:
-    """Append one scan (written out: it runs on every public page view)."""
-    values = [
-        connection.ops.adapt_datetimefield_value(timezone.now()),
-        None,  # no stamp: stamp scans are recorded with their counters (_count_scan)
-        lot.pk if lot is not None else lot_id,
-        result,
-        province,
-        ip_digest(ip) if ip else _current_ip_digest(),
-    ]
-    _execute(_INSERT_SCAN_SQL, values)
+    """Record a scan that moves no stamp's counters: a lot page, an unknown code."""
+    scan_journal.record(
+        scan_journal.PendingScan(
+            scanned_at=timezone.now(),
+            result=result,
+            province=province,
+            ip_hash=ip_digest(ip) if ip else _current_ip_digest(),
+            lot_id=lot.pk if lot is not None else lot_id,
+        )
+    )
 
 
 def _current_ip_digest() -> str:
     return ip_digest(request_context.current().ip_address)
 
 
-# --- Statements of the scan path --------------------------------------------------------------
+# --- The read of the scan path -------------------------------------------------------------------
 def _fetchone(sql: str, params: list) -> tuple | None:
-    return _run(sql, params, fetch=True)
-
-
-def _execute(sql: str, params: list) -> None:
-    _run(sql, params, fetch=False)
-
-
-def _run(sql: str, params: list, *, fetch: bool):
-    """One statement of the scan path, on the request's own database connection.
+    """One read of the scan path, on the request's own database connection.
 
     On PostgreSQL it runs as a server-side prepared statement, parsed and planned once per
     connection rather than on every scan: Django's cursors bind parameters on the client and
@@ -542,16 +528,15 @@ def _run(sql: str, params: list, *, fetch: bool):
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone() if fetch else None
-    return _run_prepared(sql, params, fetch=fetch)
+            return cursor.fetchone()
+    return _fetchone_prepared(sql, params)
 
 
-def _run_prepared(sql: str, params: list, *, fetch: bool):
-    """The statement also stands in for Django's health check of a reused connection
+def _fetchone_prepared(sql: str, params: list):
+    """The read also stands in for Django's health check of a reused connection
     (CONN_HEALTH_CHECKS: one more `SELECT 1` round trip per request). If the connection died
-    since the last request (a database restart), a read is retried once on a new connection,
-    as the health check would have reconnected; a write is never retried, since it may have
-    been applied before the connection broke."""
+    since the last request (a database restart), it is retried once on a new connection, as
+    the health check would have reconnected."""
     unchecked = (
         connection.connection is not None
         and connection.health_check_enabled
@@ -559,19 +544,19 @@ def _run_prepared(sql: str, params: list, *, fetch: bool):
         and not connection.in_atomic_block
     )
     try:
-        row = _execute_prepared(sql, params, fetch)
+        row = _execute_prepared(sql, params)
     except (OperationalError, InterfaceError):
-        if not (unchecked and fetch):
+        if not unchecked:
             raise
         connection.close()
-        row = _execute_prepared(sql, params, fetch)
+        row = _execute_prepared(sql, params)
     connection.health_check_done = True  # the server has just answered on this connection
     return row
 
 
-def _execute_prepared(sql: str, params: list, fetch: bool):
+def _execute_prepared(sql: str, params: list):
     connection.ensure_connection()
     # A server-binding cursor on Django's connection: same transaction, same settings.
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone() if fetch else None
+        return cursor.fetchone()

@@ -12,14 +12,13 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from xaso.core import ratelimit
 from xaso.core.middleware import client_ip
+from xaso.core.page_frames import PageFrames
 from xaso.lib import gs1, stamp_codes
 from xaso.lib.gs1_ai import AI_TABLE
 from xaso.traceability import actions, epcis, public, stamps
@@ -34,6 +33,7 @@ from xaso.traceability.resolver import (
     wants,
     with_cors,
 )
+from xaso.traceability.templatetags.traceability import vn_date
 
 _JSON = {"json_dumps_params": {"ensure_ascii": False}}
 
@@ -181,36 +181,41 @@ def public_stamp(request, code: str):
         status = 404
     if wants(request) == "json":
         return with_cors(JsonResponse(facts, status=status, **_JSON))
-    canonical = stamp_codes.normalize_code(code) or ""
-    lot_page = public.verdict_lot_page(verdict)
-    context = {
-        "stamp": facts,
-        "lot_html": lot_page["html"] if lot_page else "",
-        "code": stamp_codes.readable(canonical) if canonical else code[:30],
-        "report_section": _report_section(canonical) if verdict.stamp else "",
-    }
-    return _page("traceability/public_stamp.html", context, status=status)
+    return HttpResponse(_stamp_html(verdict, facts, code), status=status)
 
 
 def _too_many_guesses(request):
     return problem(request, 429, "Bạn đã thử quá nhiều mã không tồn tại. Vui lòng thử lại sau.")
 
 
-_ACTION_MARK = "\x00action\x00"  # cannot occur in a template's output
-_report_sections: dict[str, str] = {}  # language → the section with the mark for its action
+_STAMP_PAGE = PageFrames("traceability/public_stamp.html")
 
 
-def _report_section(code: str) -> str:
-    """The "báo hàng giả" form, the same on every stamp page but for its action: rendered once
-    per process and language (it is 40 % of the stamp page's rendering), then the action put
-    in its place."""
-    language = get_language()
-    section = _report_sections.get(language)
-    if section is None:
-        section = render_to_string("traceability/_stamp_report.html", {"action": _ACTION_MARK})
-        _report_sections[language] = section
-    action = reverse("traceability:stamp_report", args=[code])
-    return section.replace(_ACTION_MARK, escape(action))
+def _stamp_html(verdict: public.StampVerdict, facts: dict, code: str) -> str:
+    """The stamp page, from a frame per shape (status, warnings, lot page): rendering the
+    template was most of a scan's time."""
+    canonical = stamp_codes.normalize_code(code) or ""
+    lot_page = public.verdict_lot_page(verdict)
+    scan_count = facts["scan_count"]
+    shape = {
+        "status": facts["status"],
+        "warnings": tuple(facts["warnings"]),
+        "product": facts["product"] or "",
+        "lot_html": lot_page["html"] if lot_page else "",
+        "scanned": scan_count > 0,
+        "seen_before": scan_count > 1,
+        "report": verdict.stamp is not None,
+    }
+    first_scan = [vn_date(facts["first_scan_at"]), facts["first_scan_province"]]
+    values = {
+        "code": stamp_codes.readable(canonical) if canonical else code[:30],
+        "scan_count": str(scan_count),
+        "first_scan": ", ".join(part for part in first_scan if part),
+        "report_action": reverse("traceability:stamp_report", args=[canonical])
+        if verdict.stamp
+        else "",
+    }
+    return _STAMP_PAGE.render(shape, values)
 
 
 class ReportForm(forms.Form):

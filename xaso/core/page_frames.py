@@ -1,0 +1,41 @@
+"""Pages rendered once per shape, then filled in per visitor with plain string replacement.
+
+The hottest pages (a stamp check) differ between visitors only in a few values (a code, a
+count, a time); rendering the whole template for each costs more than the rest of the request.
+A frame is the template rendered with a marker where each such value goes; it is kept per
+*shape*, everything else the template reads (a context of hashable values), and each request
+replaces the markers with its escaped values.
+"""
+
+from django.template.loader import render_to_string
+from django.utils.html import escape
+from django.utils.translation import get_language
+
+MAX_FRAMES = 1000
+
+
+def _marker(name: str) -> str:
+    return f"\x00{name}\x00"  # cannot occur in a template's output, and survives escaping
+
+
+class PageFrames:
+    """The frames of one template, shared by the threads of a process."""
+
+    def __init__(self, template: str):
+        self.template = template
+        self._frames: dict[tuple, str] = {}  # one get or set of a dict is atomic
+
+    def render(self, context: dict, values: dict[str, str]) -> str:
+        """The page for `context`, whose values must be hashable (they are the frame's key),
+        with `values` in place: text, escaped here, that the template prints unfiltered."""
+        key = (get_language(), *context.items())
+        frame = self._frames.get(key)
+        if frame is None:
+            markers = {name: _marker(name) for name in values}
+            frame = render_to_string(self.template, {**context, **markers})
+            if len(self._frames) >= MAX_FRAMES:
+                self._frames.clear()  # crude, but bounded; the shapes in use are few
+            self._frames[key] = frame
+        for name, value in values.items():
+            frame = frame.replace(_marker(name), escape(value))
+        return frame

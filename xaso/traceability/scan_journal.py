@@ -1,0 +1,420 @@
+"""Scans written ahead to a file, applied to the database in batches (docs/decisions/0023).
+
+Issue 4 asks that every scan be recorded "without slowing the page and without losing one under
+load". A write to the database in each request was what held the scan pages back (one more
+round trip, one commit, one WAL flush per scan), so a scan page instead:
+
+1. appends the scan, as one line, to a *segment* file that belongs to its process: one
+   `os.write`, which the operating system keeps even if the process dies the next instant;
+2. answers;
+3. a thread of the process applies the segment a fraction of a second later, in one
+   transaction: the scans inserted, each stamp's counters moved once for all its scans, and a
+   `ScanBatch` row naming the segment. Then the file is deleted.
+
+The `ScanBatch` row makes applying a segment happen exactly once: a process that dies between
+the commit and the deletion leaves a file whose name is already recorded, and it is deleted
+unapplied. A process holds an `flock` on each of its segments until it has applied them, so a
+segment nobody holds is one whose process died: `recover()` (run by `xaso clock` and by each
+process's thread) applies it.
+
+Until its segment is applied a scan is "pending": the stamp page adds this process's pending
+scans to the counters it read (`pending_tally`), so one phone scanning twice sees 1 then 2.
+Another process's pending scans show within a flush interval.
+"""
+
+import atexit
+import fcntl
+import itertools
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils.dateparse import parse_datetime
+
+logger = logging.getLogger(__name__)
+
+SEGMENT_SUFFIX = ".scans"
+RECOVER_EVERY_SECONDS = 30
+
+
+# --- A scan, and what scans do to a stamp's counters -------------------------------------------
+@dataclass(frozen=True)
+class PendingScan:
+    """One scan as the page recorded it, before it reaches the database."""
+
+    scanned_at: datetime
+    result: str  # a Scan.Result value
+    province: str
+    ip_hash: str
+    stamp_id: int | None = None
+    lot_id: int | None = None
+    suspicious: bool = False  # the page found it suspicious: the stamp is flagged
+
+    def line(self) -> bytes:
+        fields = [
+            self.scanned_at.isoformat(),
+            self.result,
+            self.province,
+            self.ip_hash,
+            self.stamp_id,
+            self.lot_id,
+            self.suspicious,
+        ]
+        return (json.dumps(fields, separators=(",", ":")) + "\n").encode()
+
+    @classmethod
+    def from_line(cls, line: bytes) -> "PendingScan":
+        scanned_at, result, province, ip_hash, stamp_id, lot_id, suspicious = json.loads(line)
+        return cls(parse_datetime(scanned_at), result, province, ip_hash, stamp_id, lot_id,
+                   suspicious)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StampTally:
+    """What some scans of one stamp add to its counters."""
+
+    count: int
+    first_at: datetime
+    first_province: str
+    last_at: datetime
+    last_province: str
+    suspicious: bool
+
+    @classmethod
+    def of(cls, scan: PendingScan) -> "StampTally":
+        at, province = scan.scanned_at, scan.province
+        return cls(1, at, province, at, province, scan.suspicious)
+
+    def plus(self, other: "StampTally") -> "StampTally":
+        first = self if self.first_at <= other.first_at else other
+        last = self if self.last_at >= other.last_at else other
+        return StampTally(
+            count=self.count + other.count,
+            first_at=first.first_at,
+            first_province=first.first_province,
+            last_at=last.last_at,
+            last_province=last.last_province,
+            suspicious=self.suspicious or other.suspicious,
+        )
+
+
+def tallies_of(scans: Iterable[PendingScan]) -> dict[int, StampTally]:
+    tallies: dict[int, StampTally] = {}
+    for scan in scans:
+        if scan.stamp_id is not None:
+            tally = StampTally.of(scan)
+            held = tallies.get(scan.stamp_id)
+            tallies[scan.stamp_id] = held.plus(tally) if held else tally
+    return tallies
+
+
+# --- Applying a segment ---------------------------------------------------------------------------
+def read_segment(path: Path) -> list[PendingScan]:
+    """The scans of a segment file. A last line cut short (the process died inside its write,
+    so that scan was never answered) is left out."""
+    scans = []
+    for number, line in enumerate(path.read_bytes().splitlines(keepends=True), start=1):
+        try:
+            if not line.endswith(b"\n"):
+                raise ValueError("no end of line")
+            scans.append(PendingScan.from_line(line))
+        except ValueError:
+            logger.warning("scan journal %s: line %d unreadable, left out", path.name, number)
+    return scans
+
+
+def apply_segment(name: str, scans: list[PendingScan]) -> int:
+    """Insert the scans and move the stamps' counters, once per segment name, atomically.
+
+    Returns the scans inserted: 0 when the segment was applied before. Scans of a stamp or lot
+    deleted meanwhile are dropped, as deleting it would have deleted them."""
+    from xaso.traceability.models import ScanBatch
+
+    try:
+        with transaction.atomic():
+            ScanBatch.objects.create(name=name, scans=len(scans))
+            kept = _still_referenced(scans)
+            _insert_scans(kept)
+            _move_counters(tallies_of(kept))
+    except IntegrityError:
+        if ScanBatch.objects.filter(name=name).exists():
+            return 0  # applied before: by us before a crash, or by another recoverer
+        raise
+    return len(kept)
+
+
+def _still_referenced(scans: list[PendingScan]) -> list[PendingScan]:
+    from xaso.traceability.models import Lot, Stamp
+
+    stamp_ids = {scan.stamp_id for scan in scans if scan.stamp_id is not None}
+    lot_ids = {scan.lot_id for scan in scans if scan.lot_id is not None}
+    stamps = set(Stamp.objects.filter(id__in=stamp_ids).values_list("id", flat=True))
+    lots = set(Lot.objects.filter(id__in=lot_ids).values_list("id", flat=True))
+    return [
+        scan
+        for scan in scans
+        if (scan.stamp_id is None or scan.stamp_id in stamps)
+        and (scan.lot_id is None or scan.lot_id in lots)
+    ]
+
+
+def _insert_scans(scans: list[PendingScan]) -> None:
+    from xaso.traceability.models import Scan
+
+    rows = [
+        Scan(
+            scanned_at=scan.scanned_at,
+            stamp_id=scan.stamp_id,
+            lot_id=scan.lot_id,
+            result=scan.result,
+            province=scan.province,
+            ip_hash=scan.ip_hash,
+        )
+        for scan in scans
+    ]
+    Scan.objects.bulk_create(rows, batch_size=1000)
+
+
+def _counters_sql() -> str:
+    from xaso.traceability.models import Stamp
+
+    # Every right-hand side sees the row as it was, so "first_scan_at IS NULL" means before
+    # this UPDATE. Another process's batch may carry earlier or later scans of the same stamp,
+    # hence the comparisons rather than plain assignments.
+    return f"""
+UPDATE {Stamp._meta.db_table} SET
+    scan_count = scan_count + %s,
+    first_province = CASE WHEN first_scan_at IS NULL OR first_scan_at > %s
+                          THEN %s ELSE first_province END,
+    first_scan_at = CASE WHEN first_scan_at IS NULL OR first_scan_at > %s
+                         THEN %s ELSE first_scan_at END,
+    last_province = CASE WHEN last_scan_at IS NULL OR last_scan_at < %s
+                         THEN %s ELSE last_province END,
+    last_scan_at = CASE WHEN last_scan_at IS NULL OR last_scan_at < %s
+                        THEN %s ELSE last_scan_at END,
+    suspicious = (suspicious OR %s)
+WHERE id = %s
+"""
+
+
+def _move_counters(tallies: dict[int, StampTally]) -> None:
+    adapt = connection.ops.adapt_datetimefield_value
+    parameters = []
+    for stamp_id in sorted(tallies):  # one order for every process: no deadlock between them
+        tally = tallies[stamp_id]
+        first, last = adapt(tally.first_at), adapt(tally.last_at)
+        parameters.append(
+            [tally.count, first, tally.first_province, first, first, last, tally.last_province,
+             last, last, tally.suspicious, stamp_id]
+        )  # fmt: skip
+    if parameters:
+        with connection.cursor() as cursor:
+            cursor.executemany(_counters_sql(), parameters)
+
+
+# --- Segments of this process -------------------------------------------------------------------
+@dataclass
+class Segment:
+    """A file this process appends scans to, locked for as long as the process holds it."""
+
+    path: Path
+    fd: int
+    count: int = 0
+    tallies: dict[int, StampTally] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, path: Path) -> "Segment":
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a new file: nobody else holds it
+        return cls(path, fd)
+
+    def append(self, scan: PendingScan) -> None:
+        os.write(self.fd, scan.line())  # one write of one line: whole, or not at all
+        self.count += 1
+        if scan.stamp_id is not None:
+            tally = StampTally.of(scan)
+            held = self.tallies.get(scan.stamp_id)
+            self.tallies[scan.stamp_id] = held.plus(tally) if held else tally
+
+    def discard(self) -> None:
+        """Delete the file (its scans are in the database), then let go of the lock."""
+        self.path.unlink(missing_ok=True)
+        os.close(self.fd)
+
+
+class ScanJournal:
+    """The scans this process has answered but not yet written to the database."""
+
+    def __init__(self, directory: Path, flush_seconds: float):
+        self.directory = Path(directory)
+        self.flush_seconds = flush_seconds
+        self._lock = threading.Lock()  # guards the segments; held only for list and file work
+        self._apply_lock = threading.Lock()  # one applier at a time (the thread, atexit, tests)
+        self._writing: Segment | None = None
+        self._written: list[Segment] = []  # closed, waiting to be applied, oldest first
+        self._pid = os.getpid()
+        self._name_prefix = f"{socket.gethostname()}-{self._pid}-{secrets.token_hex(4)}"
+        self._sequence = itertools.count(1)
+        self._flusher: threading.Thread | None = None
+
+    # -- what a page does
+    def record(self, scan: PendingScan) -> None:
+        with self._lock:
+            if self._writing is None:
+                self._writing = self._new_segment()
+            self._writing.append(scan)
+        if self.flush_seconds > 0 and self._flusher is None:
+            self._start_flusher()
+
+    def pending_tally(self, stamp_id: int) -> StampTally | None:
+        """This process's scans of the stamp that the database does not have yet."""
+        with self._lock:
+            segments = [*self._written, *([self._writing] if self._writing else [])]
+            tallies = [s.tallies[stamp_id] for s in segments if stamp_id in s.tallies]
+        total = None
+        for tally in tallies:
+            total = tally if total is None else total.plus(tally)
+        return total
+
+    def pending_count(self) -> int:
+        with self._lock:
+            writing = self._writing.count if self._writing else 0
+            return writing + sum(segment.count for segment in self._written)
+
+    # -- what the thread (or a test, or the process's exit) does
+    def flush(self) -> int:
+        """Apply every scan this process has recorded so far. Returns the scans applied.
+
+        A segment that fails (database down) stays on disk and in the list, and is tried
+        again on the next flush, before anything newer."""
+        with self._apply_lock:
+            with self._lock:
+                if self._writing is not None:
+                    self._written.append(self._writing)
+                    self._writing = None
+                segments = list(self._written)
+            applied = 0
+            for segment in segments:
+                applied += apply_segment(segment.path.name, read_segment(segment.path))
+                with self._lock:
+                    self._written.remove(segment)
+                segment.discard()
+            return applied
+
+    def recover(self) -> int:
+        """Apply the segments left in the directory by processes that died. Returns the scans
+        applied. A segment whose process lives is locked and skipped."""
+        recovered = 0
+        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
+            if path.name.startswith(self._name_prefix):
+                continue
+            recovered += _recover_segment(path)
+        return recovered
+
+    def abandon(self) -> int:
+        """Drop what this process holds without applying it. Only for tests: their scans
+        belonged to a transaction that was rolled back. Returns the scans dropped."""
+        with self._apply_lock, self._lock:
+            segments = [*self._written, *([self._writing] if self._writing else [])]
+            self._written, self._writing = [], None
+        for segment in segments:
+            segment.discard()
+        return sum(segment.count for segment in segments)
+
+    # -- internals
+    def _new_segment(self) -> Segment:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{self._name_prefix}-{next(self._sequence):08d}{SEGMENT_SUFFIX}"
+        return Segment.create(self.directory / name)
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(
+                target=self._flush_forever, name="scan-journal", daemon=True
+            )
+        self._flusher.start()
+
+    def _flush_forever(self) -> None:
+        from django.db import close_old_connections
+
+        next_recovery = 0.0
+        while True:
+            time.sleep(self.flush_seconds)
+            close_old_connections()
+            try:
+                if time.monotonic() >= next_recovery:
+                    next_recovery = time.monotonic() + RECOVER_EVERY_SECONDS
+                    self.recover()
+                self.flush()
+            except Exception:
+                # Kept on disk and tried again; the connection may be the broken part.
+                logger.exception("scan journal: scans not applied yet, will retry")
+                connection.close()
+
+
+def _recover_segment(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0  # applied and deleted meanwhile
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # its process is alive and will apply it
+        if os.fstat(fd).st_nlink == 0:
+            return 0  # another recoverer applied and deleted it while we waited
+        applied = apply_segment(path.name, read_segment(path))
+        path.unlink(missing_ok=True)
+        if applied:
+            logger.warning("scan journal: %d scans recovered from %s", applied, path.name)
+        return applied
+    finally:
+        os.close(fd)
+
+
+# --- The journal of this process ----------------------------------------------------------------
+_journal: ScanJournal | None = None
+_journal_lock = threading.Lock()
+
+
+def journal() -> ScanJournal:
+    """This process's journal; a process forked from one that had a journal makes its own
+    (the parent's segments, locks and thread are the parent's)."""
+    global _journal
+    current = _journal
+    if current is not None and current._pid == os.getpid():
+        return current
+    with _journal_lock:
+        if _journal is None or _journal._pid != os.getpid():
+            _journal = ScanJournal(settings.XASO_SCAN_JOURNAL_DIR, settings.XASO_SCAN_FLUSH_SECONDS)
+            if _journal.flush_seconds > 0:
+                atexit.register(_flush_at_exit, _journal)
+        return _journal
+
+
+def _flush_at_exit(exiting: ScanJournal) -> None:
+    """A worker stopping (a restart, a deploy) applies what it holds; if it cannot, the
+    segments stay on disk and the next process recovers them."""
+    if exiting._pid != os.getpid() or not exiting.pending_count():
+        return
+    try:
+        exiting.flush()
+    except Exception:
+        logger.exception("scan journal: left on disk for recovery")
+
+
+def record(scan: PendingScan) -> None:
+    journal().record(scan)
