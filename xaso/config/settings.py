@@ -97,6 +97,22 @@ MIDDLEWARE = [
     "xaso.core.middleware.RequestContextMiddleware",
 ]
 
+# The public scan pages (/s/…, /l/…, /01/…) are anonymous and cookie-less: they skip the
+# middleware of sessions, logins, CSRF, messages, htmx and static files (config/wsgi.py).
+XASO_SCAN_PAGE_MIDDLEWARE = [
+    middleware
+    for middleware in MIDDLEWARE
+    if middleware
+    not in (
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django_htmx.middleware.HtmxMiddleware",
+    )
+]
+
 ROOT_URLCONF = "xaso.config.urls"
 WSGI_APPLICATION = "xaso.config.wsgi.application"
 

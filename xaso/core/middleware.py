@@ -1,6 +1,7 @@
 import ipaddress
 import logging
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -43,6 +44,11 @@ def client_ip(request) -> str | None:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             address = forwarded.split(",")[-1].strip()
+    return _valid_ip(address)
+
+
+@lru_cache(maxsize=4096)  # parsing costs more than the rest of a scan page's own work
+def _valid_ip(address: str) -> str | None:
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:

@@ -7,8 +7,9 @@ A frame is the template rendered with a marker where each such value goes; it is
 replaces the markers with its escaped values.
 """
 
+from html import escape
+
 from django.template.loader import render_to_string
-from django.utils.html import escape
 from django.utils.translation import get_language
 
 MAX_FRAMES = 1000
@@ -37,5 +38,5 @@ class PageFrames:
                 self._frames.clear()  # crude, but bounded; the shapes in use are few
             self._frames[key] = frame
         for name, value in values.items():
-            frame = frame.replace(_marker(name), escape(value))
+            frame = frame.replace(_marker(name), escape(value))  # quotes too: attributes
         return frame

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 CODE_LENGTH = 20  # characters of 5 bits: 100 random bits
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_SET = frozenset(CROCKFORD)
 _RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 # base64.b32encode speaks RFC 4648; translating its output is much faster than a Python loop.
 _TO_CROCKFORD = bytes.maketrans(_RFC4648.encode(), CROCKFORD.encode())
@@ -34,7 +35,7 @@ def new_codes(count: int) -> Iterator[str]:
 def normalize_code(text: str) -> str | None:
     """The canonical code for what a person or a scanner sent; None if it cannot be one."""
     code = (text or "").upper().translate(_READ_ALIASES)
-    if len(code) != CODE_LENGTH or any(char not in CROCKFORD for char in code):
+    if len(code) != CODE_LENGTH or not _CROCKFORD_SET.issuperset(code):
         return None
     return code
 

@@ -12,6 +12,7 @@ to a file and no cache round trip.
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -141,7 +142,10 @@ def _lot_page_built(lot_id: int) -> dict:
 def _version_digits(version) -> str:
     """`updated_at` as 20 digits (to the microsecond), the same whether it arrives as a datetime
     or, from the raw scan query on SQLite, as its text."""
-    return "".join(char for char in str(version) if char.isdigit())[:20]
+    return _NOT_DIGITS.sub("", str(version))[:20]
+
+
+_NOT_DIGITS = re.compile(r"\D")
 
 
 def _lot_facts(lot: Lot) -> dict:
@@ -487,6 +491,7 @@ def _ip_table() -> scan_geo.IpProvinceTable:
     return scan_geo.IpProvinceTable.from_csv(path) if path else scan_geo.IpProvinceTable.empty()
 
 
+@lru_cache(maxsize=4096)  # the table is fixed for the process; a scan page asks on every scan
 def province_of(ip: str | None) -> str:
     return _ip_table().province_of(ip)
 

@@ -5,6 +5,7 @@ every scan. Guessing stamp codes is slowed by a per-client limit on unknown code
 """
 
 import json
+from functools import lru_cache
 
 from django import forms
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -33,7 +35,6 @@ from xaso.traceability.resolver import (
     wants,
     with_cors,
 )
-from xaso.traceability.templatetags.traceability import vn_date
 
 _JSON = {"json_dumps_params": {"ensure_ascii": False}}
 
@@ -206,16 +207,38 @@ def _stamp_html(verdict: public.StampVerdict, facts: dict, code: str) -> str:
         "seen_before": scan_count > 1,
         "report": verdict.stamp is not None,
     }
-    first_scan = [vn_date(facts["first_scan_at"]), facts["first_scan_province"]]
     values = {
         "code": stamp_codes.readable(canonical) if canonical else code[:30],
         "scan_count": str(scan_count),
-        "first_scan": ", ".join(part for part in first_scan if part),
-        "report_action": reverse("traceability:stamp_report", args=[canonical])
-        if verdict.stamp
-        else "",
+        "first_scan": _first_scan_text(verdict.stamp, facts["first_scan_province"]),
+        "report_action": _report_path(canonical) if verdict.stamp else "",
     }
     return _STAMP_PAGE.render(shape, values)
+
+
+def _first_scan_text(stamp: public.ScannedStamp | None, province: str) -> str:
+    """'14:05 23/11/2026, Thành phố Hà Nội', in local time."""
+    if stamp is None or stamp.first_scan_at is None:
+        return ""
+    moment = stamp.first_scan_at.astimezone(_LOCAL_TIME).strftime("%H:%M %d/%m/%Y")
+    return f"{moment}, {province}" if province else moment
+
+
+_LOCAL_TIME = timezone.get_default_timezone()  # the site's one zone (Asia/Ho_Chi_Minh)
+
+
+def _report_path(code: str) -> str:
+    before, after = _report_path_around_a_code()
+    return f"{before}{code}{after}"
+
+
+@lru_cache(maxsize=1)
+def _report_path_around_a_code() -> tuple[str, str]:
+    """The report form's path split around its code: reverse() on every scan cost more than
+    filling in the rest of the page, and only the code changes."""
+    sample = "0" * stamp_codes.CODE_LENGTH
+    before, after = reverse("traceability:stamp_report", args=[sample]).split(sample)
+    return before, after
 
 
 class ReportForm(forms.Form):

@@ -21,8 +21,9 @@ _CORS = {
 
 def wants(request) -> str:
     """'linkset', 'json' or 'html', from `?linkType=linkset` and the Accept header."""
-    accept = request.headers.get("Accept", "")
-    if request.GET.get("linkType") in ("linkset", "all") or LINKSET_TYPE in accept:
+    accept = request.META.get("HTTP_ACCEPT", "")  # not request.headers: built for every header
+    link_type = request.GET.get("linkType") if request.META.get("QUERY_STRING") else None
+    if link_type in ("linkset", "all") or LINKSET_TYPE in accept:
         return "linkset"
     if ("application/json" in accept or "application/ld+json" in accept) and (
         "text/html" not in accept
