@@ -15,5 +15,8 @@ os.environ.setdefault("XASO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 # No thread applies the scan journal: a test's scans stay in its own rolled-back transaction,
 # and a test that reads them applies the journal itself (scan_journal.journal().flush()).
 os.environ.setdefault("XASO_SCAN_FLUSH_SECONDS", "0")
+# Lots are read on every scan: a test's lots live in a transaction that is rolled back, and
+# notifications are sent only at commit (tests/test_lot_refs.py turns the cache on).
+os.environ.setdefault("XASO_LOT_REF_CACHE", "0")
 
 from xaso.config.settings import *  # noqa: F403

@@ -30,7 +30,7 @@ from vietnam_provinces import Province
 
 from xaso.core import request_context
 from xaso.lib import gs1, scan_geo, stamp_codes
-from xaso.traceability import guard, scan_journal
+from xaso.traceability import guard, lot_refs, scan_journal
 from xaso.traceability.models import (
     Certification,
     DiaryEntry,
@@ -72,13 +72,25 @@ _LOT_BY_CODE_SQL = f"SELECT id, updated_at FROM {Lot._meta.db_table} WHERE code 
 
 
 def lot_ref_by_gtin_batch(gtin14: str, batch: str) -> LotRef | None:
-    row = _fetchone(_LOT_BY_GTIN_BATCH_SQL, [gtin14, batch])  # one lot at most: lot_batch_unique
-    return LotRef(*row) if row else None
+    def read() -> LotRef | None:
+        row = _fetchone(_LOT_BY_GTIN_BATCH_SQL, [gtin14, batch])  # one at most: lot_batch_unique
+        return LotRef(*row) if row else None
+
+    return _kept_or_read(("gtin", gtin14, batch), read)
 
 
 def lot_ref_by_code(code: str) -> LotRef | None:
-    row = _fetchone(_LOT_BY_CODE_SQL, [code.upper()])
-    return LotRef(*row) if row else None
+    def read() -> LotRef | None:
+        row = _fetchone(_LOT_BY_CODE_SQL, [code.upper()])
+        return LotRef(*row) if row else None
+
+    return _kept_or_read(("code", code.upper()), read)
+
+
+def _kept_or_read(key: tuple, read):
+    """From this process's lot references while they are kept (lot_refs.py), else read."""
+    refs = lot_refs.lot_refs()
+    return refs.get(key, read) if refs is not None else read()
 
 
 def lot_link(lot: Lot) -> str:
