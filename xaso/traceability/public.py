@@ -41,6 +41,7 @@ from xaso.traceability.models import (
     StampActivation,
     StampRun,
 )
+from xaso.traceability.resolver import link_header, lot_links
 from xaso.traceability.stamps import stamp_key
 
 FACTS_CACHE_SECONDS = 60
@@ -116,7 +117,7 @@ def lot_page(lot_id: int, version) -> dict:
     process keeps the pages it served (no round trip to the shared cache on a scan), the
     shared cache spares the other processes the queries that build a page.
     """
-    key = f"trace:lot:{lot_id}:{_version_digits(version)}"
+    key = f"trace:lot:v2:{lot_id}:{_version_digits(version)}"
     held = _pages_held.get(key)
     if held is not None and held["expires"] > time.time():
         return held
@@ -141,7 +142,7 @@ def _lot_page_built(lot_id: int) -> dict:
     html = render_to_string("traceability/_lot_public.html", {"lot": facts})
     # The lot's own page is the same for every visitor: rendered here, once.
     document = render_to_string("traceability/public_lot.html", {"lot": facts, "lot_html": html})
-    return {
+    page = {
         "facts": facts,
         "html": html,
         "document": document,
@@ -149,6 +150,9 @@ def _lot_page_built(lot_id: int) -> dict:
         # Expires by the clock of its making, whichever process holds it: within the minute.
         "expires": time.time() + FACTS_CACHE_SECONDS,
     }
+    page["links"] = lot_links(page)
+    page["link_header"] = link_header(page["links"])  # the same on every scan of the lot
+    return page
 
 
 def _version_digits(version) -> str:

@@ -27,13 +27,12 @@ from xaso.traceability import actions, epcis, public, stamps
 from xaso.traceability.models import DiaryEntry, Product, Scan
 from xaso.traceability.resolver import (
     GS1_VOCABULARY,
-    link_header,
     linkset_response,
-    lot_links,
     problem,
     raw_request_uri,
     wants,
     with_cors,
+    with_linkset,
 )
 
 _JSON = {"json_dumps_params": {"ensure_ascii": False}}
@@ -54,13 +53,25 @@ def resolve(request, path: str):
     if request.method not in ("GET", "HEAD"):
         return problem(request, 405, "Chỉ hỗ trợ GET, HEAD và OPTIONS.")
     try:
-        link = gs1.parse_digital_link(raw_request_uri(request))
+        link = _parsed_link(raw_request_uri(request))
     except gs1.DigitalLinkError as error:
         return problem(request, 400, error.message_vi, code=error.code, reason=error.message)
     lot = _lot_for(link)
     if lot is None:
         return problem(request, 404, "Không tìm thấy sản phẩm hoặc lô hàng mang mã này.")
-    return serve_lot(request, lot, anchor=link.to_uri(settings.XASO_PUBLIC_URL))
+    return serve_lot(request, lot, anchor=_anchor(link))
+
+
+# Every package of a lot carries the same link, so the same URI arrives again and again:
+# parsed once per process (a DigitalLink is immutable; a refused URI is not kept).
+@lru_cache(maxsize=4096)
+def _parsed_link(uri: str) -> gs1.DigitalLink:
+    return gs1.parse_digital_link(uri)
+
+
+@lru_cache(maxsize=4096)
+def _anchor(link: gs1.DigitalLink) -> str:
+    return link.to_uri(settings.XASO_PUBLIC_URL)
 
 
 def _lot_for(link: gs1.DigitalLink) -> public.LotRef | None:
@@ -98,10 +109,10 @@ def serve_lot(request, lot: public.LotRef, *, anchor: str | None = None):
 
     `anchor` is the link the request named; by default the lot's own link."""
     page = public.lot_page(lot.id, lot.version)
-    links = lot_links(page)
+    links = page["links"]
     anchor = anchor or page["facts"]["link"]
     linkset_url = f"{anchor}{'&' if '?' in anchor else '?'}linkType=linkset"
-    link_type = request.GET.get("linkType")
+    link_type = request.GET.get("linkType") if request.META.get("QUERY_STRING") else None
     if link_type and link_type not in ("linkset", "all"):
         link = links.get(link_type) or links.get(f"gs1:{link_type}")
         if link is None:
@@ -116,7 +127,7 @@ def serve_lot(request, lot: public.LotRef, *, anchor: str | None = None):
             response = with_cors(JsonResponse(page["facts"], **_JSON))
         else:
             response = with_cors(HttpResponse(page["document"]))
-    response["Link"] = link_header(links, linkset_url)
+    response["Link"] = with_linkset(page["link_header"], linkset_url)
     return response
 
 

@@ -105,10 +105,15 @@ def linkset(anchor: str, links: dict[str, dict]) -> dict:
     return {"linkset": [entry]}
 
 
-def link_header(anchor_links: dict[str, dict], linkset_url: str) -> str:
-    parts = [f'<{link["href"]}>; rel="{link_type}"' for link_type, link in anchor_links.items()]
-    parts.append(f'<{linkset_url}>; rel="linkset"; type="{LINKSET_TYPE}"')
-    return ", ".join(parts)
+def link_header(anchor_links: dict[str, dict]) -> str:
+    """The `Link` header of a lot's links, without the linkset (see with_linkset)."""
+    return ", ".join(
+        f'<{link["href"]}>; rel="{link_type}"' for link_type, link in anchor_links.items()
+    )
+
+
+def with_linkset(header: str, linkset_url: str) -> str:
+    return f'{header}, <{linkset_url}>; rel="linkset"; type="{LINKSET_TYPE}"'
 
 
 def linkset_response(anchor: str, links: dict[str, dict]) -> HttpResponse:
