@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 SEGMENT_SUFFIX = ".scans"
 RECOVER_EVERY_SECONDS = 30
+# A segment's ScanBatch marker is kept this long; a segment left on disk longer than that
+# (its server down for months) could no longer be told applied or not: it is set aside in
+# `stale/` for an operator, never applied blindly.
+BATCHES_KEPT_DAYS = 90
 
 
 # --- A scan, and what scans do to a stamp's counters -------------------------------------------
@@ -500,8 +504,12 @@ def _recover_segment(path: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # its process is alive and will apply it
-        if os.fstat(fd).st_nlink == 0:
+        status = os.fstat(fd)
+        if status.st_nlink == 0:
             return 0  # another recoverer applied and deleted it while we waited
+        if time.time() - status.st_mtime > BATCHES_KEPT_DAYS * 86400:
+            _set_aside(path)
+            return 0
         applied = apply_segment(path.name, read_segment(path))
         path.unlink(missing_ok=True)
         if applied:
@@ -509,6 +517,35 @@ def _recover_segment(path: Path) -> int:
         return applied
     finally:
         os.close(fd)
+
+
+def _set_aside(path: Path) -> None:
+    stale = path.parent / "stale"
+    stale.mkdir(exist_ok=True)
+    path.rename(stale / path.name)
+    logger.error(
+        "scan journal: %s is older than %d days, its marker may be gone; moved to %s for an "
+        "operator to check against traceability_scanbatch before applying it",
+        path.name,
+        BATCHES_KEPT_DAYS,
+        stale,
+    )
+
+
+def recover_left_segments() -> int:
+    """`xaso clock`: apply the segments of web processes that died (a crash, a kill -9)."""
+    return journal().recover()
+
+
+def batches_prune() -> int:
+    """`xaso clock`: forget the markers of segments applied long ago."""
+    from django.utils import timezone
+
+    from xaso.traceability.models import ScanBatch
+
+    cutoff = timezone.now() - timedelta(days=BATCHES_KEPT_DAYS)
+    deleted, _ = ScanBatch.objects.filter(applied_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- The journal of this process ----------------------------------------------------------------
