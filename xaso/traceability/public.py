@@ -512,11 +512,12 @@ def province_of(ip: str | None) -> str:
     return _ip_table().province_of(ip)
 
 
+@lru_cache(maxsize=4096)  # the same shoppers' addresses come back; a hash per scan is waste
 def ip_digest(ip: str | None) -> str:
     """Counts distinct clients without keeping their address."""
     if not ip:
         return ""
-    return hmac.digest(stamp_key(), b"ip:" + ip.encode(), hashlib.sha256)[:8].hex()
+    return hmac.new(stamp_key(), b"ip:" + ip.encode(), hashlib.sha256).digest()[:8].hex()
 
 
 def scan_record(
