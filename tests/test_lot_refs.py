@@ -25,10 +25,10 @@ class Ref:
 def kept_lot_refs(settings):
     """A fresh LotRefs for this test, with keeping on, stopped afterwards."""
     settings.XASO_LOT_REF_CACHE = True
-    lot_refs._lot_refs = None
+    lot_refs._lot_refs.forget()
     yield lot_refs.lot_refs()
     lot_refs.lot_refs().stop()
-    lot_refs._lot_refs = None
+    lot_refs._lot_refs.forget()
 
 
 def until(condition, seconds: float = 10) -> bool:

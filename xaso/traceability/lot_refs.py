@@ -12,7 +12,6 @@ and every scan reads the database. SQLite (one server, in-process reads) always 
 """
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,8 @@ from collections.abc import Callable
 import psycopg
 from django.conf import settings
 from django.db import connection
+
+from xaso.core.per_process import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ class LotRefs:
         self._listening = threading.Event()
         self._stopping = threading.Event()
         self._listener: threading.Thread | None = None
-        self.pid = os.getpid()
 
     def get(self, key: tuple, load: Callable[[], object | None]):
         """The reference under `key`, from memory or from `load()` (a database read)."""
@@ -115,19 +115,9 @@ class LotRefs:
                 checked = time.monotonic()
 
 
-_lot_refs: LotRefs | None = None
-_lot_refs_lock = threading.Lock()
+_lot_refs = PerProcess(LotRefs)
 
 
 def lot_refs() -> LotRefs | None:
     """This process's lot references; None when they are not kept (XASO_LOT_REF_CACHE off)."""
-    global _lot_refs
-    if not settings.XASO_LOT_REF_CACHE:
-        return None
-    current = _lot_refs
-    if current is not None and current.pid == os.getpid():
-        return current
-    with _lot_refs_lock:
-        if _lot_refs is None or _lot_refs.pid != os.getpid():
-            _lot_refs = LotRefs()
-        return _lot_refs
+    return _lot_refs.get() if settings.XASO_LOT_REF_CACHE else None

@@ -42,6 +42,8 @@ import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from xaso.core.per_process import PerProcess
+
 logger = logging.getLogger(__name__)
 
 SEGMENT_SUFFIX = ".scans"
@@ -549,23 +551,20 @@ def batches_prune() -> int:
 
 
 # --- The journal of this process ----------------------------------------------------------------
-_journal: ScanJournal | None = None
-_journal_lock = threading.Lock()
+def _new_journal() -> ScanJournal:
+    made = ScanJournal(settings.XASO_SCAN_JOURNAL_DIR, settings.XASO_SCAN_FLUSH_SECONDS)
+    if made.flush_seconds > 0:
+        atexit.register(_flush_at_exit, made)
+    return made
+
+
+_journal = PerProcess(_new_journal)
 
 
 def journal() -> ScanJournal:
-    """This process's journal; a process forked from one that had a journal makes its own
-    (the parent's segments, locks and thread are the parent's)."""
-    global _journal
-    current = _journal
-    if current is not None and current._pid == os.getpid():
-        return current
-    with _journal_lock:
-        if _journal is None or _journal._pid != os.getpid():
-            _journal = ScanJournal(settings.XASO_SCAN_JOURNAL_DIR, settings.XASO_SCAN_FLUSH_SECONDS)
-            if _journal.flush_seconds > 0:
-                atexit.register(_flush_at_exit, _journal)
-        return _journal
+    """This process's journal (a forked process makes its own: segments, locks and thread
+    are its parent's)."""
+    return _journal.get()
 
 
 def _flush_at_exit(exiting: ScanJournal) -> None:
