@@ -428,7 +428,9 @@ class ScanJournal:
         """Apply every scan this process has recorded so far. Returns the scans applied.
 
         A segment that fails (database down) stays on disk and in the list, and is tried
-        again on the next flush, before anything newer."""
+        again on the next flush, before anything newer. Between a segment's commit and its
+        removal from the list, a page may count its scans twice: on screen only, for an
+        instant."""
         with self._apply_lock:
             with self._lock:
                 if self._writing is not None:
