@@ -173,6 +173,9 @@ def _insert_stamps(run_id: int, hashes: bytearray) -> None:
             with cursor.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as copy:
                 for start in range(0, count, INSERT_CHUNK):
                     copy.write(_copy_block(run_id, hashes, start, min(count, start + INSERT_CHUNK)))
+            # Fresh statistics before the first scans: the scan journal's batch update of
+            # counters picks its join from them (a sequential scan while they say "small").
+            cursor.execute(f"ANALYZE {table}")
             return
         sql = f"INSERT INTO {table} ({_COLUMNS}) VALUES (%s, %s, %s, 0, '', '', false)"
         for start in range(0, count, INSERT_CHUNK):
