@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import psycopg
 from django.conf import settings
@@ -318,6 +318,13 @@ class StampVerdict:
     activation: "Activation | None" = None
     warnings: tuple[str, ...] = ()
 
+    @cached_property
+    def page(self) -> dict | None:
+        """The page of the lot the stamp is bound to, looked up once per scan (the facts and
+        the HTML of the stamp page both need it)."""
+        activation = self.activation
+        return lot_page(activation.lot_id, activation.lot_version) if activation else None
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -479,17 +486,12 @@ def stamp_facts(verdict: StampVerdict) -> dict:
         "lot": None,
     }
     if verdict.activation is not None:
-        lot = verdict_lot_page(verdict)["facts"]
+        lot = verdict.page["facts"]
         facts["product"] = lot["product"]["name"]
         facts["lot"] = lot
     elif stamp is not None:
         facts["product"] = stamp.product_name
     return facts
-
-
-def verdict_lot_page(verdict: StampVerdict) -> dict | None:
-    activation = verdict.activation
-    return lot_page(activation.lot_id, activation.lot_version) if activation else None
 
 
 def province_name(code: str) -> str:

@@ -207,7 +207,7 @@ def _stamp_html(verdict: public.StampVerdict, facts: dict, code: str) -> str:
     """The stamp page, from a frame per shape (status, warnings, lot page): rendering the
     template was most of a scan's time."""
     canonical = stamp_codes.normalize_code(code) or ""
-    lot_page = public.verdict_lot_page(verdict)
+    lot_page = verdict.page
     scan_count = facts["scan_count"]
     shape = {
         "status": facts["status"],
