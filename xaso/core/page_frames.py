@@ -1,10 +1,10 @@
-"""Pages rendered once per shape, then filled in per visitor with plain string replacement.
+"""Pages rendered once per shape, then filled in per visitor by joining strings.
 
 The hottest pages (a stamp check) differ between visitors only in a few values (a code, a
 count, a time); rendering the whole template for each costs more than the rest of the request.
 A frame is the template rendered with a marker where each such value goes; it is kept per
-*shape*, everything else the template reads (a context of hashable values), and each request
-replaces the markers with its escaped values.
+*shape*, everything else the template reads (a context of hashable values), split at its
+markers, and each request joins the pieces with its escaped values in between.
 """
 
 from html import escape
@@ -13,10 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 MAX_FRAMES = 1000
-
-
-def _marker(name: str) -> str:
-    return f"\x00{name}\x00"  # cannot occur in a template's output, and survives escaping
+MARK = "\x00"  # cannot occur in a template's output, and survives escaping
 
 
 class PageFrames:
@@ -24,7 +21,8 @@ class PageFrames:
 
     def __init__(self, template: str):
         self.template = template
-        self._frames: dict[tuple, str] = {}  # one get or set of a dict is atomic
+        # A frame is the page split at its markers: text, value name, text, value name, …
+        self._frames: dict[tuple, list[str]] = {}  # one get or set of a dict is atomic
 
     def render(self, context: dict, values: dict[str, str]) -> str:
         """The page for `context`, whose values must be hashable (they are the frame's key),
@@ -32,11 +30,12 @@ class PageFrames:
         key = (get_language(), *context.items())
         frame = self._frames.get(key)
         if frame is None:
-            markers = {name: _marker(name) for name in values}
-            frame = render_to_string(self.template, {**context, **markers})
+            markers = {name: f"{MARK}{name}{MARK}" for name in values}
+            frame = render_to_string(self.template, {**context, **markers}).split(MARK)
             if len(self._frames) >= MAX_FRAMES:
                 self._frames.clear()  # crude, but bounded; the shapes in use are few
             self._frames[key] = frame
-        for name, value in values.items():
-            frame = frame.replace(_marker(name), escape(value))  # quotes too: attributes
-        return frame
+        pieces = frame.copy()
+        # Quotes are escaped too: a value may sit in an attribute.
+        pieces[1::2] = [escape(values[name]) for name in frame[1::2]]
+        return "".join(pieces)

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 
-import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from vietnam_provinces import Province
 
 from xaso.core import request_context
+from xaso.core.prepared_reads import PreparedRead
 from xaso.lib import gs1, scan_geo, stamp_codes
 from xaso.traceability import guard, lot_refs, scan_journal
 from xaso.traceability.models import (
@@ -64,17 +63,22 @@ class LotRef:
     version: object  # updated_at: a datetime, or its text on SQLite
 
 
-_LOT_BY_GTIN_BATCH_SQL = f"""
+_LOT_BY_GTIN_BATCH = PreparedRead(
+    "xaso_lot_by_gtin_batch",
+    f"""
 SELECT lot.id, lot.updated_at FROM {Lot._meta.db_table} lot
 JOIN {Product._meta.db_table} product ON product.id = lot.product_id
 WHERE product.gtin = %s AND lot.batch = %s
-"""
-_LOT_BY_CODE_SQL = f"SELECT id, updated_at FROM {Lot._meta.db_table} WHERE code = %s"
+""",
+)
+_LOT_BY_CODE = PreparedRead(
+    "xaso_lot_by_code", f"SELECT id, updated_at FROM {Lot._meta.db_table} WHERE code = %s"
+)
 
 
 def lot_ref_by_gtin_batch(gtin14: str, batch: str) -> LotRef | None:
     def read() -> LotRef | None:
-        row = _fetchone(_LOT_BY_GTIN_BATCH_SQL, [gtin14, batch])  # one at most: lot_batch_unique
+        row = _LOT_BY_GTIN_BATCH.fetchone([gtin14, batch])  # one at most: lot_batch_unique
         return LotRef(*row) if row else None
 
     return _kept_or_read(("gtin", gtin14, batch), read)
@@ -82,7 +86,7 @@ def lot_ref_by_gtin_batch(gtin14: str, batch: str) -> LotRef | None:
 
 def lot_ref_by_code(code: str) -> LotRef | None:
     def read() -> LotRef | None:
-        row = _fetchone(_LOT_BY_CODE_SQL, [code.upper()])
+        row = _LOT_BY_CODE.fetchone([code.upper()])
         return LotRef(*row) if row else None
 
     return _kept_or_read(("code", code.upper()), read)
@@ -352,9 +356,9 @@ def stamp_verdict(code: str, *, province: str) -> StampVerdict:
 
 
 # The hottest read of the site, written out so Django need not compile it on every scan (and
-# PostgreSQL plans it once per connection, see _run): the stamp, its run's status and product,
-# and the lot its serial is bound to, in one statement. Columns are named, never `*`: a
-# prepared statement must keep its result type when a migration adds a column.
+# PostgreSQL plans it once per connection, see core/prepared_reads.py): the stamp, its run's
+# status and product, and the lot its serial is bound to, in one statement. Columns are named,
+# never `*`: a prepared statement must keep its result type when a migration adds a column.
 _SCANNED_STAMP_SQL = f"""
 SELECT stamp.id, stamp.serial, stamp.scan_count, stamp.first_scan_at, stamp.first_province,
        stamp.last_scan_at, stamp.last_province, stamp.suspicious, run.status, product.name,
@@ -367,6 +371,7 @@ LEFT JOIN {StampActivation._meta.db_table} activation ON activation.run_id = sta
 LEFT JOIN {Lot._meta.db_table} lot ON lot.id = activation.lot_id
 WHERE stamp.code_hash = %s
 """
+_SCANNED_STAMP = PreparedRead("xaso_scanned_stamp", _SCANNED_STAMP_SQL)
 
 
 def _scanned_stamp(code: str) -> ScannedStamp | None:
@@ -374,7 +379,7 @@ def _scanned_stamp(code: str) -> ScannedStamp | None:
     if canonical is None:
         return None
     digest = stamp_codes.code_hash(canonical, key=stamp_key())
-    row = _fetchone(_SCANNED_STAMP_SQL, [digest])
+    row = _SCANNED_STAMP.fetchone([digest])
     if row is None:
         return None
     stamp = ScannedStamp(*row)
@@ -539,48 +544,3 @@ def scan_record(
 
 def _current_ip_digest() -> str:
     return ip_digest(request_context.current().ip_address)
-
-
-# --- The read of the scan path -------------------------------------------------------------------
-def _fetchone(sql: str, params: list) -> tuple | None:
-    """One read of the scan path, on the request's own database connection.
-
-    On PostgreSQL it runs as a server-side prepared statement, parsed and planned once per
-    connection rather than on every scan: Django's cursors bind parameters on the client and
-    never prepare, and planning cost more than running these statements.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    return _fetchone_prepared(sql, params)
-
-
-def _fetchone_prepared(sql: str, params: list):
-    """The read also stands in for Django's health check of a reused connection
-    (CONN_HEALTH_CHECKS: one more `SELECT 1` round trip per request). If the connection died
-    since the last request (a database restart), it is retried once on a new connection, as
-    the health check would have reconnected."""
-    unchecked = (
-        connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
-        and not connection.in_atomic_block
-    )
-    try:
-        row = _execute_prepared(sql, params)
-    except (OperationalError, InterfaceError):
-        if not unchecked:
-            raise
-        connection.close()
-        row = _execute_prepared(sql, params)
-    connection.health_check_done = True  # the server has just answered on this connection
-    return row
-
-
-def _execute_prepared(sql: str, params: list):
-    connection.ensure_connection()
-    # A server-binding cursor on Django's connection: same transaction, same settings.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
