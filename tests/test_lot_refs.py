@@ -1,4 +1,5 @@
-"""Lot links looked up once per process and forgotten the moment the lot changes (lot_refs.py).
+"""Lot links and stamp runs looked up once per process and forgotten the moment they change
+(lot_refs.py).
 
 On PostgreSQL a web process keeps the lot each lot link names, and a thread LISTENing on
 `xaso_lot_changed` forgets it when a trigger notifies a change: a recall shows on the next scan.
@@ -8,10 +9,14 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from tests.traceability_data import GTIN
+from tests.traceability_data import GTIN, printed_codes
+from tests.worker import run_queued_tasks
 from xaso.traceability import actions, lot_refs
+from xaso.traceability.models import Product
+from xaso.traceability.scan_journal import journal
 
 LOT_PATH = f"/01/0{GTIN}/10/NA2026A"
 
@@ -19,6 +24,10 @@ LOT_PATH = f"/01/0{GTIN}/10/NA2026A"
 @dataclass(frozen=True)
 class Ref:
     id: int
+
+    @property
+    def lot_ids(self) -> tuple[int]:
+        return (self.id,)
 
 
 @pytest.fixture
@@ -100,3 +109,80 @@ def test_a_recall_shows_on_the_next_scan_of_a_kept_lot(
     assert until(lambda: kept_lot_refs._refs == {})  # notified at commit, forgotten
     page = client.get(LOT_PATH).content.decode()
     assert "Dư lượng thuốc" in page
+
+
+# --- Stamp runs: a scan reads the stamp's row, the run's facts are kept -----------------------
+@dataclass(frozen=True)
+class Run:
+    lot_ids: tuple[int, ...]
+
+
+def test_forgetting_a_run_or_one_of_its_lots_forgets_the_run():
+    refs = lot_refs.LotRefs()
+    refs._listening.set()
+    refs.get(("run", 1), lambda: Run(lot_ids=(7,)))
+    refs.get(("run", 2), lambda: Run(lot_ids=(8, 9)))
+    refs.get(("run", 3), lambda: Run(lot_ids=()))
+    refs.forget("run:3")
+    refs.forget("9")  # lot 9 recalled: run 2 has stamps bound to it
+    assert list(refs._refs) == [("run", 1)]
+
+
+def _stamp_status(client, code: str) -> dict:
+    return client.get(f"/s/{code}", headers={"Accept": "application/json"}).json()
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="LISTEN/NOTIFY is PostgreSQL's; SQLite reads each time"
+)
+def test_a_kept_run_shows_a_rename_activation_recall_and_void_on_the_next_scan(
+    world_rebuilt_afterwards, transactional_db, kept_lot_refs, client, trace, world
+):
+    run = _issued_run(trace, world, count=3)
+    first, second, third = printed_codes(run)
+    by = trace.lot_a.created_by
+    kept = ("run", run.id)
+    client.get(LOT_PATH)  # starts the thread
+    assert until(kept_lot_refs.listening)
+    assert _stamp_status(client, first)["status"] == "not_activated"
+    assert kept in kept_lot_refs._refs
+    with CaptureQueriesContext(connection) as queries:
+        assert _stamp_status(client, second)["status"] == "not_activated"
+    assert not [query for query in queries if "stamprun" in query["sql"]]  # not read again
+
+    changes = [
+        (
+            lambda: Product.objects.filter(pk=trace.product_a.pk).update(name="Na dai Đông Triều"),
+            first,
+            lambda body: body["product"] == "Na dai Đông Triều",
+        ),
+        (
+            lambda: actions.stamp_run_activate(run=run, lot=trace.lot_a, by=by),
+            third,
+            lambda body: (body["status"], body["lot"]["batch"]) == ("valid", "NA2026A"),
+        ),
+        (
+            lambda: actions.lot_recall(lot=trace.lot_a, reason="Dư lượng thuốc", by=by),
+            second,
+            lambda body: body["status"] == "recalled",
+        ),
+        (
+            lambda: actions.stamp_run_void(run=run, reason="In lỗi", by=by),
+            first,
+            lambda body: body["status"] == "void",
+        ),
+    ]
+    for change, code, shows in changes:
+        assert kept in kept_lot_refs._refs
+        change()
+        assert until(lambda: kept not in kept_lot_refs._refs)  # notified at commit, forgotten
+        assert shows(_stamp_status(client, code))
+    journal().flush()
+
+
+def _issued_run(trace, world, count: int):
+    run = actions.stamp_run_start(product=trace.product_a, count=count, by=world.users["htx"])
+    with transaction.atomic():  # the worker claims the job with SELECT … FOR UPDATE
+        run_queued_tasks()
+    run.refresh_from_db()
+    return run

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from tests.test_stamps import _codes, issued  # noqa: F401  (issued is a fixture)
+from tests.test_stamps import issued  # noqa: F401  (a fixture)
+from tests.traceability_data import printed_codes
 from tests.worker import run_queued_tasks
 from xaso.traceability import actions, scan_journal
 from xaso.traceability.models import Lot, Scan, ScanBatch, Stamp
@@ -419,7 +420,7 @@ def test_the_stamp_page_counts_scans_not_yet_applied_and_then_the_applied_ones(
     """Scans are counted from the journal before the flush and from the database after it; the
     first scan's time shown is the same either way."""
     actions.stamp_run_activate(run=issued, lot=trace.lot_a, by=trace.lot_a.created_by)
-    code = _codes(issued)[3]
+    code = printed_codes(issued)[3]
     stamp = Stamp.objects.get(run=issued, serial=4)
 
     def scan_page() -> tuple[int, str]:

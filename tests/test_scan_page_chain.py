@@ -15,7 +15,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.urls import reverse
 
-from tests.test_stamps import _codes, issued  # noqa: F401  (issued is a fixture)
+from tests.test_stamps import issued  # noqa: F401  (a fixture)
+from tests.traceability_data import printed_codes
 from xaso.config.wsgi import SCAN_PAGE_PATH, application
 from xaso.traceability import actions
 from xaso.traceability.scan_journal import journal
@@ -89,7 +90,7 @@ def wsgi_get(path: str, *, app=application, **environ_extra: str) -> Answer:
 @pytest.fixture
 def activated_code(issued, trace) -> str:  # noqa: F811
     actions.stamp_run_activate(run=issued, lot=trace.lot_a, by=trace.lot_a.created_by)
-    return _codes(issued)[0]
+    return printed_codes(issued)[0]
 
 
 def test_the_scan_pages_chain_is_the_full_chain_without_sessions_logins_csrf_and_messages():

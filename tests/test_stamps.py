@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
+from tests.traceability_data import printed_codes
 from tests.worker import run_queued_tasks
 from xaso.core.models import Job
 from xaso.lib import stamp_codes
@@ -27,11 +28,6 @@ def _run(trace, world, django_capture_on_commit_callbacks, count=70, layout="65"
     return run
 
 
-def _codes(run) -> list[str]:
-    with (Path(settings.MEDIA_ROOT) / run.csv_file).open(encoding="utf-8") as handle:
-        return [row["code"] for row in csv.DictReader(handle)]
-
-
 @pytest.fixture
 def issued(trace, world, django_capture_on_commit_callbacks):
     return _run(trace, world, django_capture_on_commit_callbacks)
@@ -39,7 +35,7 @@ def issued(trace, world, django_capture_on_commit_callbacks):
 
 def test_a_run_issues_every_code_once_and_stores_only_keyed_hashes(issued):
     assert issued.status == StampRun.Status.ISSUED
-    codes = _codes(issued)
+    codes = printed_codes(issued)
     assert len(codes) == len(set(codes)) == 70
     canonical = [stamp_codes.normalize_code(code) for code in codes]
     assert all(len(code) == 20 for code in canonical)
@@ -57,7 +53,7 @@ def test_the_export_has_a_manifest_with_the_range_operator_and_file_hashes(issue
         assert manifest["files"][kind]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     pdf = PdfReader(Path(settings.MEDIA_ROOT) / issued.pdf_file)
     assert len(pdf.pages) == 2  # 70 labels on 65-up sheets
-    first_code = _codes(issued)[0]
+    first_code = printed_codes(issued)[0]
     assert first_code in pdf.pages[0].extract_text().replace("\n", "")  # wrapped in groups
 
 
@@ -76,7 +72,7 @@ def test_the_job_reports_done_with_progress_100_over_the_api(issued, api_as):
 
 
 def test_an_unactivated_stamp_verifies_as_not_activated(issued, client):
-    code = _codes(issued)[0]
+    code = printed_codes(issued)[0]
     body = client.get(f"/s/{code}", headers={"Accept": "application/json"}).json()
     assert body["status"] == "not_activated"
     assert body["scan_count"] == 1
@@ -85,7 +81,7 @@ def test_an_unactivated_stamp_verifies_as_not_activated(issued, client):
 
 def test_an_activated_stamp_is_valid_counts_scans_and_keeps_the_first_scan(issued, trace, client):
     actions.stamp_run_activate(run=issued, lot=trace.lot_a, by=trace.lot_a.created_by)
-    code = _codes(issued)[5]
+    code = printed_codes(issued)[5]
     first = client.get(f"/s/{code.lower()}", headers={"Accept": "application/json"}).json()
     second = client.get(f"/S/{code.replace('-', '')}", headers={"Accept": "application/json"})
     body = second.json()
@@ -108,14 +104,14 @@ def test_activation_can_bind_a_range_and_ranges_cannot_overlap(issued, trace):
 
 def test_a_recall_flips_every_stamp_of_the_lot_to_recalled_at_once(issued, trace, client):
     actions.stamp_run_activate(run=issued, lot=trace.lot_a, by=trace.lot_a.created_by)
-    code = _codes(issued)[0]
+    code = printed_codes(issued)[0]
     assert client.get(f"/s/{code}", headers={"Accept": "application/json"}).json()["status"] == (
         "valid"
     )
     actions.lot_recall(
         lot=trace.lot_a, reason="Dư lượng thuốc vượt ngưỡng", by=trace.lot_a.created_by
     )
-    for other in _codes(issued)[:3]:
+    for other in printed_codes(issued)[:3]:
         body = client.get(f"/s/{other}", headers={"Accept": "application/json"}).json()
         assert body["status"] == "recalled"
     page = client.get(f"/s/{code}").content.decode()
@@ -123,7 +119,7 @@ def test_a_recall_flips_every_stamp_of_the_lot_to_recalled_at_once(issued, trace
 
 
 def test_a_voided_run_verifies_as_void_and_its_export_is_deleted(issued, trace, client):
-    code = _codes(issued)[0]
+    code = printed_codes(issued)[0]
     folder = stamps.export_folder(issued)
     with pytest.raises(actions.InvalidInput):
         actions.stamp_run_void(run=issued, reason=" ", by=trace.lot_a.created_by)
@@ -150,7 +146,7 @@ def test_marking_printed_deletes_the_export_after_commit(
 def test_a_stamp_scanned_too_often_turns_suspicious(issued, trace, client, settings):
     settings.XASO_STAMP_MAX_SCANS = 3
     actions.stamp_run_activate(run=issued, lot=trace.lot_a, by=trace.lot_a.created_by)
-    code = _codes(issued)[0]
+    code = printed_codes(issued)[0]
     statuses = [
         client.get(f"/s/{code}", headers={"Accept": "application/json"}).json()["status"]
         for _ in range(4)
@@ -189,13 +185,13 @@ def test_a_blocked_guesser_is_refused_from_memory_even_for_a_genuine_code(
     for n in range(2):
         client.get(f"/s/ABCDABCDABCDABCDAC{n:02d}", REMOTE_ADDR=address)
     cache.clear()  # the block no longer needs the shared counter in this process
-    genuine = _codes(issued)[0]
+    genuine = printed_codes(issued)[0]
     assert client.get(f"/s/{genuine}", REMOTE_ADDR=address).status_code == 429
     assert client.get(f"/s/{genuine}", REMOTE_ADDR="203.0.113.78").status_code == 200
 
 
 def test_a_counterfeit_report_reaches_the_producer_and_the_commune(issued, trace, client, api_as):
-    code = _codes(issued)[0]
+    code = printed_codes(issued)[0]
     response = client.post(
         f"/s/{code}/report", {"message": "Tem bị bóc lại", "where_bought": "Chợ Hạ Long"}
     )

@@ -1,10 +1,13 @@
 """Traceability records for tests, made through the actions: two producers in commune A (the
 cooperative the `htx` persona represents, and a household business), one in commune B."""
 
+import csv
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from xaso.places import actions as places_actions
@@ -121,3 +124,9 @@ def build(world) -> Trace:
         lot_b,
         timezone.localdate(),
     )
+
+
+def printed_codes(run) -> list[str]:
+    """A stamp run's plain codes, from its one-time CSV export (the only place they exist)."""
+    with (Path(settings.MEDIA_ROOT) / run.csv_file).open(encoding="utf-8") as handle:
+        return [row["code"] for row in csv.DictReader(handle)]

@@ -1,13 +1,17 @@
-"""Which lot a lot link names, kept in the process and forgotten the moment the lot changes.
+"""Which lot a lot link names, and what a stamp scan needs about its run: kept in the process
+and forgotten the moment they change.
 
 A lot's link (/01/{gtin}/10/{batch}, /l/{code}) is printed on every package of the lot, so it
 is the most repeated request of the site. Looking the lot up costs a database round trip on
-every scan, for an answer that changes only when the lot does (a recall, an edit).
+every scan, for an answer that changes only when the lot does (a recall, an edit). Likewise
+every stamp of a run shares the run's status, product and activations (with their lots): a
+scan then reads only the stamp's own row.
 
-On PostgreSQL each process keeps the lots it has looked up. A thread of the process LISTENs on
-`xaso_lot_changed`, where triggers on the lot and product tables notify every change when it
-commits (migration 0003), and forgets the lot: the next scan reads it again, so a recall shows
-at once. While the thread is not listening (starting, or its connection lost) nothing is kept
+On PostgreSQL each process keeps what it has looked up. A thread of the process LISTENs on
+`xaso_lot_changed`, where triggers notify every change when it commits (migrations 0003 and
+0004): a lot's id, `run:{id}` for a run or its activations, `*` for a product. It forgets what
+depends on the change: the next scan reads it again, so a recall or an activation shows at
+once. While the thread is not listening (starting, or its connection lost) nothing is kept
 and every scan reads the database. SQLite (one server, in-process reads) always reads.
 """
 
@@ -25,14 +29,17 @@ from xaso.core.per_process import PerProcess
 logger = logging.getLogger(__name__)
 
 CHANNEL = "xaso_lot_changed"
-EVERY_LOT = "*"  # payload of a change that may move any lot's link (a product's GTIN)
+EVERY_LOT = "*"  # payload of a change that may touch anything kept (a product's GTIN or name)
+RUN_PREFIX = "run:"  # payload of a change to a stamp run or its activations: "run:12"
 RECONNECT_SECONDS = 2
 LIVENESS_CHECK_SECONDS = 30
 WAKE_SECONDS = 1  # how soon the thread notices it is asked to stop
 
 
 class LotRefs:
-    """Lot links → lot references (`public.LotRef`), for the process that made it."""
+    """Lot links → lot references (`public.LotRef`), and run ids → what scans need of the run
+    (`public.RunFacts`), for the process that made it. Each kept value names the lots it
+    depends on in `lot_ids`."""
 
     def __init__(self):
         self._refs: dict[tuple, object] = {}
@@ -63,13 +70,22 @@ class LotRefs:
             self._generation += 1
             if payload == EVERY_LOT:
                 self._refs.clear()
-                return
-            lot_id = int(payload)
-            for key in [key for key, ref in self._refs.items() if ref.id == lot_id]:
-                del self._refs[key]
+            elif payload.startswith(RUN_PREFIX):
+                self._refs.pop(("run", int(payload.removeprefix(RUN_PREFIX))), None)
+            else:
+                lot_id = int(payload)
+                for key in [key for key, ref in self._refs.items() if lot_id in ref.lot_ids]:
+                    del self._refs[key]
 
     def listening(self) -> bool:
         return self._listening.is_set()
+
+    def keeping(self) -> bool:
+        """Whether values are kept now; starts the listening thread the first time."""
+        if self._listening.is_set():
+            return True
+        self._start_listener_once()
+        return False
 
     def stop(self) -> None:
         """Stop listening and keep nothing more (tests; the thread dies with its process)."""
