@@ -340,9 +340,14 @@ class StampActivation(models.Model):
 class Stamp(models.Model):
     """One printed code, known only by its keyed hash, with the counters its scans update."""
 
-    run = models.ForeignKey(StampRun, on_delete=models.PROTECT, related_name="stamps")
+    # Indexes: a run's stamps are found through stamp_serial_unique (run first), and a hash
+    # only by equality: no index of its own for the run, no LIKE index for the hash. Each
+    # index costs every one of a million-code run's inserts, and every counter update.
+    run = models.ForeignKey(
+        StampRun, on_delete=models.PROTECT, related_name="stamps", db_index=False
+    )
     serial = models.PositiveIntegerField()
-    code_hash = models.CharField(max_length=32, unique=True)
+    code_hash = models.CharField(max_length=32)
     scan_count = models.PositiveIntegerField(default=0)
     first_scan_at = models.DateTimeField(null=True, blank=True)
     first_province = models.CharField(max_length=2, blank=True)
@@ -352,7 +357,8 @@ class Stamp(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "serial"], name="stamp_serial_unique")
+            models.UniqueConstraint(fields=["run", "serial"], name="stamp_serial_unique"),
+            models.UniqueConstraint(fields=["code_hash"], name="stamp_code_hash_unique"),
         ]
 
     def __str__(self) -> str:
