@@ -248,8 +248,9 @@ XASO_STAMP_MAX_SCANS = int(os.environ.get("XASO_STAMP_MAX_SCANS", "30"))
 # whoever holds the journal applies it (the tests do, with `journal().flush()`).
 XASO_SCAN_JOURNAL_DIR = Path(os.environ.get("XASO_SCAN_JOURNAL_DIR", DATA_DIR / "scan-journal"))
 XASO_SCAN_FLUSH_SECONDS = float(os.environ.get("XASO_SCAN_FLUSH_SECONDS", "0.25"))
-# On PostgreSQL, each web process keeps the lots that lot links name and forgets one the
-# moment it changes (LISTEN/NOTIFY, traceability/lot_refs.py). 0: read on every scan.
+# On PostgreSQL, each web process keeps the lots that lot links name, and what stamp scans need
+# of each stamp run, and forgets them the moment they change (LISTEN/NOTIFY,
+# traceability/lot_refs.py). 0: read on every scan.
 XASO_LOT_REF_CACHE = _env_bool("XASO_LOT_REF_CACHE", True)
 
 # --- Safety.
