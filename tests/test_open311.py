@@ -121,11 +121,11 @@ def test_a_post_with_a_good_key_creates_a_request(client, world, api_key):
     assert created["service_request_id"] == report.public_id
     assert f"/phan-anh/{report.public_id}/" in created["service_notice"]
     assert report.api_client == "Ứng dụng thử" and report.place == world.commune_a
-    assert report.contact_name == f"{FIRST} {LAST}"
+    assert FIRST not in report.contact_name_encrypted and LAST not in report.contact_name_encrypted
     assert PHONE not in report.contact_encrypted and EMAIL not in report.contact_encrypted
     assert report.incident is not None and report.incident.category == "flooding"
     revealed = reports.citizen_report_contact(report=report, by=world.users["congan"])
-    assert revealed["contact"] == f"{PHONE} · {EMAIL}"
+    assert revealed == {"name": f"{FIRST} {LAST}", "contact": f"{PHONE} · {EMAIL}"}
 
 
 def test_a_post_may_be_json(client, world, api_key):

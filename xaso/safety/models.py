@@ -301,8 +301,9 @@ class CitizenReport(PublicIdModel):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     address = models.CharField(max_length=255, blank=True)
     photo = models.ImageField(upload_to="safety/reports/%Y/%m/", blank=True)
-    # Optional contact, encrypted; never shown on public pages or in Open311 answers.
-    contact_name = models.CharField(max_length=150, blank=True)
+    # Optional name and contact of the reporter, both encrypted (XASO_FIELD_KEY); never shown
+    # on public pages or in Open311 answers, revealed to a handling officer with an audit entry.
+    contact_name_encrypted = models.TextField(blank=True)
     contact_encrypted = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     status_notes = models.CharField(max_length=500, blank=True)

@@ -76,6 +76,17 @@ def _encrypt(value: str) -> str:
     return crypto.encrypt(value, secret=settings.FIELD_ENCRYPTION_KEY) if value else ""
 
 
+def _decrypt(token: str) -> str:
+    if not token:
+        return ""
+    try:
+        return crypto.decrypt(token, secret=settings.FIELD_ENCRYPTION_KEY)
+    except crypto.DecryptionError as error:
+        raise DomainError(
+            _("Không giải mã được dữ liệu này: khoá mã hoá (XASO_FIELD_KEY) không khớp.")
+        ) from error
+
+
 # --- Public reads -----------------------------------------------------------------------------
 def report_communes() -> QuerySet:
     """Communes that take reports: those with villages or cameras (i.e. run on this site)."""
@@ -299,7 +310,9 @@ def citizen_report_submit(
         place=place,
         service_code=_service_code(service_code),
         description=_description(description),
-        contact_name=actions._text({"contact_name": contact_name}, "contact_name", max_length=150),
+        contact_name_encrypted=_encrypt(
+            actions._text({"contact_name": contact_name}, "contact_name", max_length=150)
+        ),
         contact_encrypted=_encrypt(actions._text({"contact": contact}, "contact", max_length=200)),
         api_client=str(api_client or "")[:100],
         idempotency_key=idempotency_key,
@@ -476,21 +489,14 @@ def citizen_report_close(*, report: CitizenReport, note: str, by) -> CitizenRepo
 def citizen_report_contact(*, report: CitizenReport, by) -> dict:
     """The reporter's contact for an officer who handles the report; every reveal is audited."""
     _require_handler(by, report)
-    contact = ""
-    if report.contact_encrypted:
-        try:
-            contact = crypto.decrypt(report.contact_encrypted, secret=settings.FIELD_ENCRYPTION_KEY)
-        except crypto.DecryptionError as error:
-            raise DomainError(
-                _("Không giải mã được dữ liệu này: khoá mã hoá (XASO_FIELD_KEY) không khớp.")
-            ) from error
+    name, contact = _decrypt(report.contact_name_encrypted), _decrypt(report.contact_encrypted)
     audit.record(
         actor=by,
         verb="citizen_report.contact_revealed",
         target=report,
         place_path=report.place.path,
     )
-    return {"name": report.contact_name, "contact": contact}
+    return {"name": name, "contact": contact}
 
 
 # --- Open311 keys -----------------------------------------------------------------------------
