@@ -344,6 +344,9 @@ def test_documents_download_only_within_scope(client_as, dossier):
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
     assert client_as("canbo_b").get(url).status_code == 404
+    [opened] = AuditEntry.objects.filter(verb="dossier.document_opened")  # not the refused one
+    assert opened.actor.username == "motcua"
+    assert opened.changes["document"] == document.pk
 
 
 # --- Payments and receipts ----------------------------------------------------------------------

@@ -604,6 +604,19 @@ APPLICANT_FIELDS = {"phone": "applicant_phone_encrypted", "id_number": "applican
 
 
 @transaction.atomic
+def dossier_document_opened(*, document: DossierDocument, by) -> None:
+    """Record that someone opened a dossier's document (ID scans, certificates: personal
+    data), as revealing the applicant's phone or CCCD is recorded."""
+    dossier = document.dossier
+    audit.record(
+        actor=by,
+        verb="dossier.document_opened",
+        target=dossier,
+        place_path=dossier.commune.path,
+        changes={"document": document.pk, "name": document.name, "kind": document.kind},
+    )
+
+
 def dossier_applicant_reveal(*, dossier: Dossier, field: str, by) -> str:
     """The applicant's phone or CCCD in clear, for an officer who may reveal it; audited."""
     if field not in APPLICANT_FIELDS:

@@ -446,7 +446,9 @@ def document_download(request, code, document_id):
     document = dossier.documents.filter(pk=document_id).first()
     if document is None:
         raise Http404
-    return _file(document)
+    response = _file(document)
+    actions.dossier_document_opened(document=document, by=request.user)
+    return response
 
 
 def _file(document: DossierDocument) -> FileResponse:
