@@ -91,7 +91,7 @@ def test_on_sqlite_every_scan_reads_the_lot(kept_lot_refs, client, trace):
         pytest.skip("SQLite only; PostgreSQL keeps lots (the next test)")
     for _ in range(2):
         assert client.get(LOT_PATH).status_code == 200
-    assert kept_lot_refs._listener is None and kept_lot_refs._refs == {}
+    assert not kept_lot_refs._listener.started and kept_lot_refs._refs == {}
 
 
 @pytest.mark.skipif(

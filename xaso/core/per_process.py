@@ -1,4 +1,4 @@
-"""One object per process, made on first use.
+"""One object per process, made on first use, and the one thread such an object starts.
 
 For objects that own threads, files or connections (the scan journal, the kept lots): a
 gunicorn worker forked from a parent that had one must make its own, since the parent's
@@ -32,3 +32,30 @@ class PerProcess(Generic[T]):
         """The next get() makes a new object (tests)."""
         with self._lock:
             self._made = None
+
+
+class BackgroundThread:
+    """A daemon thread that runs `target`, started by whichever caller first needs it."""
+
+    def __init__(self, target: Callable[[], None], name: str):
+        self._target = target
+        self._name = name
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start_once(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._target, name=self._name, daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()

@@ -24,7 +24,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
-from xaso.core.per_process import PerProcess
+from xaso.core.per_process import BackgroundThread, PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class LotRefs:
         self._generation = 0  # moves on every change heard: a read older than it is not kept
         self._listening = threading.Event()
         self._stopping = threading.Event()
-        self._listener: threading.Thread | None = None
+        self._listener = BackgroundThread(self._listen_forever, name="lot-changes")
 
     def get(self, key: tuple, load: Callable[[], object | None]):
         """The reference under `key`, from memory or from `load()` (a database read)."""
@@ -90,20 +90,12 @@ class LotRefs:
     def stop(self) -> None:
         """Stop listening and keep nothing more (tests; the thread dies with its process)."""
         self._stopping.set()
-        if self._listener is not None:
-            self._listener.join()
+        self._listener.join()
 
     # -- the listening thread
     def _start_listener_once(self) -> None:
-        if self._listener is not None or connection.vendor != "postgresql":
-            return
-        with self._lock:
-            if self._listener is not None:
-                return
-            self._listener = threading.Thread(
-                target=self._listen_forever, name="lot-changes", daemon=True
-            )
-        self._listener.start()
+        if connection.vendor == "postgresql":
+            self._listener.start_once()
 
     def _listen_forever(self) -> None:
         parameters = {**connection.get_connection_params(), "autocommit": True}

@@ -42,7 +42,7 @@ import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from xaso.core.per_process import PerProcess
+from xaso.core.per_process import BackgroundThread, PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +392,7 @@ class ScanJournal:
         self._pid = os.getpid()
         self._name_prefix = f"{socket.gethostname()}-{self._pid}-{secrets.token_hex(4)}"
         self._sequence = itertools.count(1)
-        self._flusher: threading.Thread | None = None
+        self._flusher = BackgroundThread(self._flush_forever, name="scan-journal")
 
     # -- what a page does
     def record(self, scan: PendingScan) -> None:
@@ -405,8 +405,8 @@ class ScanJournal:
                 self._written.append(self._writing)
                 self._writing = self._new_segment()
                 self._writing.append(scan)
-        if self.flush_seconds > 0 and self._flusher is None:
-            self._start_flusher()
+        if self.flush_seconds > 0:
+            self._flusher.start_once()
 
     def pending_tally(self, stamp_id: int) -> StampTally | None:
         """This process's scans of the stamp that the database does not have yet."""
@@ -470,15 +470,6 @@ class ScanJournal:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{self._name_prefix}-{next(self._sequence):08d}{SEGMENT_SUFFIX}"
         return Segment.create(self.directory / name)
-
-    def _start_flusher(self) -> None:
-        with self._lock:
-            if self._flusher is not None:
-                return
-            self._flusher = threading.Thread(
-                target=self._flush_forever, name="scan-journal", daemon=True
-            )
-        self._flusher.start()
 
     def _flush_forever(self) -> None:
         from django.db import close_old_connections
