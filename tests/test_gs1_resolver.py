@@ -9,10 +9,12 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils.timezone import now
 
 from tests.test_gs1 import DEFAULT_PARSE_FLAGS, PARSE_VECTORS, vector_params
 from tests.traceability_data import GTIN
 from xaso.lib.gs1 import DigitalLinkError, parse_digital_link
+from xaso.traceability.models import Lot
 from xaso.traceability.scan_journal import journal
 
 LOT_PATH = f"/01/0{GTIN}/10/NA2026A"
@@ -153,3 +155,14 @@ def test_no_other_page_begins_with_a_digit():
         if route[:1].isdigit() or route.startswith("[0-9]") or route.startswith("(?P<path>")
     ]
     assert digit_routes == ["(?P<path>[0-9]+(/.*)?)$"]
+
+
+def test_a_lot_marked_recalled_without_a_date_still_shows_its_banner(client, trace):
+    Lot.objects.filter(pk=trace.lot_a.pk).update(
+        status=Lot.Status.RECALLED, recall_reason="Theo thông báo của tỉnh", updated_at=now()
+    )
+    page = client.get(LOT_PATH)
+    assert page.status_code == 200 and "LÔ HÀNG ĐÃ BỊ THU HỒI" in page.content.decode()
+    facts = client.get(LOT_PATH, headers={"Accept": "application/json"}).json()
+    assert facts["recall"] == {"at": None, "reason": "Theo thông báo của tỉnh"}
+    journal().flush()

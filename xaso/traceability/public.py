@@ -227,7 +227,10 @@ def _iso(day) -> str | None:
 def _recall(lot: Lot) -> dict | None:
     if lot.status != Lot.Status.RECALLED:
         return None
-    return {"at": lot.recalled_at.isoformat(), "reason": lot.recall_reason}
+    # A recall always has its date through lot_recall; one written by other means (a province
+    # system, by hand) may not, and must still show its banner.
+    at = lot.recalled_at.isoformat() if lot.recalled_at else None
+    return {"at": at, "reason": lot.recall_reason}
 
 
 def _certifications(lot: Lot) -> list[dict]:
