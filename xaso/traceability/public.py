@@ -125,22 +125,23 @@ def lot_page(lot_id: int, version) -> dict:
     process keeps the pages it served (no round trip to the shared cache on a scan), the
     shared cache spares the other processes the queries that build a page.
     """
-    key = f"trace:lot:v2:{lot_id}:{_version_digits(version)}"
-    held = _pages_held.get(key)
+    held_key = (lot_id, version)  # no text made on a scan: the version is hashed as it is
+    held = _pages_held.get(held_key)
     if held is not None and held["expires"] > time.time():
         return held
+    key = f"trace:lot:v2:{lot_id}:{_version_digits(version)}"
     page = cache.get(key)
     if page is None:
         page = _lot_page_built(lot_id)
         cache.set(key, page, FACTS_CACHE_SECONDS)
     if len(_pages_held) >= _PAGES_HELD_MAX:
         _pages_held.clear()  # crude, but bounded; lots scanned at once are few
-    _pages_held[key] = page
+    _pages_held[held_key] = page
     return page
 
 
 _PAGES_HELD_MAX = 500
-_pages_held: dict[str, dict] = {}  # one per process, shared by its threads (each get or set
+_pages_held: dict[tuple, dict] = {}  # one per process, shared by its threads (each get or set
 # of a dict is atomic; a page is never changed once built)
 
 

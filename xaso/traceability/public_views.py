@@ -203,8 +203,8 @@ def _too_many_guesses(request):
 _STAMP_PAGE = PageFrames("traceability/public_stamp.html")
 
 
-def _stamp_html(verdict: public.StampVerdict, facts: dict, code: str) -> str:
-    """The stamp page, from a frame per shape (status, warnings, lot page): rendering the
+def _stamp_html(verdict: public.StampVerdict, facts: dict, code: str) -> bytes:
+    """The stamp page in UTF-8, from a frame per shape (status, warnings, lot page): rendering the
     template was most of a scan's time."""
     canonical = stamp_codes.normalize_code(code) or ""
     lot_page = verdict.page
