@@ -1,11 +1,11 @@
 """A community digital team member records a household visit with the network off.
 
-The phone (Chromium, network switched off with `context.set_offline`) has the app shell from
-the survey's service worker and the village's households in localStorage; the visit waits in
-the local queue, survives a reload with no network, and is sent once the network returns. The
-database of the demo server (read through `xaso shell`) then holds exactly one visit with that
-content, however many times the phone syncs; a response lost mid-sync is sent again and
-answered as a replay, not stored twice.
+The phone (Chromium, network switched off: `context.set_offline`, and the app's API requests
+dropped, see go_offline) has the app shell from the survey's service worker and the village's
+households in localStorage; the visit waits in the local queue, survives a reload with no
+network, and is sent once the network returns. The database of the demo server (read through
+`xaso shell`) then holds exactly one visit with that content, however many times the phone
+syncs; a response lost mid-sync is sent again and answered as a replay, not stored twice.
 """
 
 import contextlib
@@ -80,6 +80,24 @@ def record_visit(page: Page, household: dict, notes: str) -> None:
     expect(form).to_be_hidden()
 
 
+# What the app asks of the server: the household list, and visits.
+SURVEY_API = "**/api/v1/survey/**"
+
+
+def go_offline(page: Page) -> None:
+    """Switch the phone's network off. Chromium's offline emulation can lag behind a reload:
+    the new document may start out online and its first requests reach the server, which a
+    phone with no network never does. So the page's requests to the app's API are also
+    dropped, as a dead network drops them."""
+    page.context.set_offline(True)
+    page.route(SURVEY_API, lambda route: route.abort("internetdisconnected"))
+
+
+def go_online(page: Page) -> None:
+    page.unroute(SURVEY_API)
+    page.context.set_offline(False)  # the `online` event sends the queue
+
+
 def queued_item(page: Page, household: dict):
     return page.locator("#queue li").filter(has_text=household["head_name"])
 
@@ -92,7 +110,7 @@ def test_a_visit_recorded_offline_is_kept_through_a_reload_and_synced_once(page_
     assert household, "the demo village has a household with residents"
     notes = f"Thăm thử ngoại tuyến {secrets.token_hex(4)}"
 
-    context.set_offline(True)
+    go_offline(page)
     expect(page.locator("#net-status")).to_contain_text("Mất mạng")
     record_visit(page, household, notes)
     expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
@@ -109,7 +127,7 @@ def test_a_visit_recorded_offline_is_kept_through_a_reload_and_synced_once(page_
     expect(queued_item(page, household).locator(".state")).to_have_text("chờ gửi")
     assert visits_with_notes(demo_server, notes) == []  # nothing has left the phone
 
-    context.set_offline(False)  # the `online` event sends the queue
+    go_online(page)
     expect(page.locator("#queue-count")).to_have_text("0 lượt thăm chờ gửi")
     sent = page.locator("#sent li").filter(has_text=household["head_name"]).first
     expect(sent.locator(".state")).to_have_text("đã gửi")
