@@ -266,6 +266,46 @@ XASO_ESCALATION_MINUTES = os.environ.get(
 XASO_MQTT_URL = os.environ.get("XASO_MQTT_URL", "")
 # Frigate's HTTP API, for event snapshots, e.g. http://127.0.0.1:5000; empty: no snapshots.
 XASO_FRIGATE_URL = os.environ.get("XASO_FRIGATE_URL", "").rstrip("/")
+# Citizen reports (/phan-anh/ and Open311): which communes open an incident for every new report
+# ("all", "none" or a comma list of commune codes), the commune a request naming none goes to
+# (empty: the one commune the site serves), the largest photo, and the per-client limits.
+XASO_REPORTS_OPEN_INCIDENTS = os.environ.get("XASO_REPORTS_OPEN_INCIDENTS", "all")
+XASO_OPEN311_JURISDICTION = os.environ.get("XASO_OPEN311_JURISDICTION", "")
+XASO_REPORT_PHOTO_MAX_BYTES = int(os.environ.get("XASO_REPORT_PHOTO_MAX_BYTES", "5242880"))
+XASO_REPORTS_PER_HOUR = int(os.environ.get("XASO_REPORTS_PER_HOUR", "10"))
+XASO_REPORT_LOOKUP_MISSES_PER_MINUTE = int(
+    os.environ.get("XASO_REPORT_LOOKUP_MISSES_PER_MINUTE", "30")
+)
+XASO_OPEN311_POSTS_PER_MINUTE = int(os.environ.get("XASO_OPEN311_POSTS_PER_MINUTE", "30"))
+
+# --- Notifications (docs/operations.md, "Notifications").
+# After commit, messages go out on a pool of this process ("thread"), in the committing thread
+# ("inline", the tests), or only from `xaso worker` ("worker").
+XASO_NOTIFY_DISPATCH = os.environ.get(
+    "XASO_NOTIFY_DISPATCH", "inline" if _env_bool("XASO_TESTING", False) else "thread"
+)
+XASO_NOTIFY_THREADS = int(os.environ.get("XASO_NOTIFY_THREADS", "4"))
+XASO_NOTIFY_TIMEOUT = float(os.environ.get("XASO_NOTIFY_TIMEOUT", "5"))
+XASO_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("XASO_NOTIFY_MAX_ATTEMPTS", "5"))
+# User-entered URLs (webhook, ntfy, push endpoint) may reach loopback and private networks.
+XASO_NOTIFY_ALLOW_PRIVATE_URLS = _env_bool("XASO_NOTIFY_ALLOW_PRIVATE_URLS", False)
+# Web push: the VAPID key (empty: one generated into DATA_DIR/secrets) and contact.
+XASO_VAPID_PRIVATE_KEY = os.environ.get("XASO_VAPID_PRIVATE_KEY", "").strip()
+XASO_VAPID_SUBJECT = os.environ.get("XASO_VAPID_SUBJECT", "").strip()
+XASO_EMAIL_HOST = os.environ.get("XASO_EMAIL_HOST", "")
+XASO_EMAIL_PORT = int(os.environ.get("XASO_EMAIL_PORT", "587"))
+XASO_EMAIL_USER = os.environ.get("XASO_EMAIL_USER", "")
+XASO_EMAIL_PASSWORD = os.environ.get("XASO_EMAIL_PASSWORD", "")
+XASO_EMAIL_TLS = _env_bool("XASO_EMAIL_TLS", True)
+XASO_EMAIL_SSL = _env_bool("XASO_EMAIL_SSL", False)
+XASO_EMAIL_FROM = os.environ.get("XASO_EMAIL_FROM", "") or "XãSố <noreply@localhost>"
+XASO_ZALO_ZNS_URL = (
+    os.environ.get("XASO_ZALO_ZNS_URL", "") or "https://business.openapi.zalo.me/message/template"
+)
+XASO_ZALO_ACCESS_TOKEN = os.environ.get("XASO_ZALO_ACCESS_TOKEN", "")
+XASO_ZALO_TEMPLATE_ID = os.environ.get("XASO_ZALO_TEMPLATE_ID", "")
+XASO_SMS_GATEWAY_URL = os.environ.get("XASO_SMS_GATEWAY_URL", "")
+XASO_SMS_GATEWAY_TOKEN = os.environ.get("XASO_SMS_GATEWAY_TOKEN", "")
 
 # --- One-stop shop.
 # The agency code that starts every dossier code (<agency>-<yyMMdd>-<4-digit number>), e.g.
@@ -280,6 +320,8 @@ XASO_BANK_ACCOUNT = os.environ.get("XASO_BANK_ACCOUNT", "")
 XASO_BANK_ACCOUNT_NAME = os.environ.get("XASO_BANK_ACCOUNT_NAME", "")
 # The receipt template symbol and series (Circular 78/2021); "{yy}" becomes the year of issue,
 # so the default series is AA-26E in 2026 and a new one starts each 1 January.
+XASO_RECEIPT_TEMPLATE = os.environ.get("XASO_RECEIPT_TEMPLATE", "01BLP0-001")
+XASO_RECEIPT_SERIES = os.environ.get("XASO_RECEIPT_SERIES", "AA-{yy}E")
 # Reporting periods end on this day of the month (DOMAIN.md: commonly the 14th); 0 = month end.
 XASO_PERIOD_CLOSE_DAY = int(os.environ.get("XASO_PERIOD_CLOSE_DAY", "14"))
 # Open data: a count below this is published as blank, so that no household can be singled out.
@@ -288,8 +330,6 @@ XASO_OPENDATA_MIN_COUNT = int(os.environ.get("XASO_OPENDATA_MIN_COUNT", "10"))
 # (empty: "UBND <province>" when the data covers one province).
 XASO_OPENDATA_PER_MINUTE = int(os.environ.get("XASO_OPENDATA_PER_MINUTE", "60"))
 XASO_OPENDATA_PUBLISHER = os.environ.get("XASO_OPENDATA_PUBLISHER", "")
-XASO_RECEIPT_TEMPLATE = os.environ.get("XASO_RECEIPT_TEMPLATE", "01BLP0-001")
-XASO_RECEIPT_SERIES = os.environ.get("XASO_RECEIPT_SERIES", "AA-{yy}E")
 
 LOGGING = {
     "version": 1,

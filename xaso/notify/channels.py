@@ -161,9 +161,7 @@ def clean_config(kind: str, raw: dict) -> dict:
             config["token"] = token
         return config
     if kind == Kind.ZALO:
-        template_id = _text(raw, "template_id", max_length=40) or conf.value(
-            "XASO_ZALO_TEMPLATE_ID", ""
-        )
+        template_id = _text(raw, "template_id", max_length=40) or settings.XASO_ZALO_TEMPLATE_ID
         if not template_id:
             raise InvalidInput(_("Vui lòng nhập mã mẫu tin ZNS."), field="template_id")
         return {"phone": _phone(raw), "template_id": template_id}
@@ -309,20 +307,20 @@ def send_webhook(out: Outgoing, config: dict, address: str) -> None:
 
 def send_email(out: Outgoing, config: dict, address: str) -> None:
     to = address or config["email"]
-    backend = conf.value("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-    host = conf.value("XASO_EMAIL_HOST", "")
+    backend = settings.EMAIL_BACKEND
+    host = settings.XASO_EMAIL_HOST
     if backend.endswith("smtp.EmailBackend") and not host:
         raise SendError(_("Chưa cấu hình máy chủ thư (XASO_EMAIL_HOST)."), permanent=True)
     connection = mail.get_connection(
         host=host,
-        port=int(conf.number("XASO_EMAIL_PORT", 587)),
-        username=conf.value("XASO_EMAIL_USER", ""),
-        password=conf.value("XASO_EMAIL_PASSWORD", ""),
-        use_tls=conf.flag("XASO_EMAIL_TLS", True) and not conf.flag("XASO_EMAIL_SSL"),
-        use_ssl=conf.flag("XASO_EMAIL_SSL"),
+        port=settings.XASO_EMAIL_PORT,
+        username=settings.XASO_EMAIL_USER,
+        password=settings.XASO_EMAIL_PASSWORD,
+        use_tls=settings.XASO_EMAIL_TLS and not settings.XASO_EMAIL_SSL,
+        use_ssl=settings.XASO_EMAIL_SSL,
         timeout=conf.timeout(),
     )
-    sender = conf.value("XASO_EMAIL_FROM", "") or "XãSố <noreply@localhost>"
+    sender = settings.XASO_EMAIL_FROM
     text = out.text()[len(out.subject) :].lstrip("\n")
     message = mail.EmailMessage(out.subject, text, sender, [to], connection=connection)
     try:
@@ -408,10 +406,10 @@ def _international(phone: str) -> str:
 
 
 def send_zalo(out: Outgoing, config: dict, address: str) -> None:
-    token = conf.value("XASO_ZALO_ACCESS_TOKEN", "")
+    token = settings.XASO_ZALO_ACCESS_TOKEN
     if not token:
         raise SendError(_("Chưa cấu hình Zalo ZNS (XASO_ZALO_ACCESS_TOKEN)."), permanent=True)
-    template_id = config.get("template_id") or conf.value("XASO_ZALO_TEMPLATE_ID", "")
+    template_id = config.get("template_id") or settings.XASO_ZALO_TEMPLATE_ID
     if not template_id:
         raise SendError(_("Chưa cấu hình mẫu tin ZNS (XASO_ZALO_TEMPLATE_ID)."), permanent=True)
     body = _json_body(
@@ -422,7 +420,7 @@ def send_zalo(out: Outgoing, config: dict, address: str) -> None:
             "tracking_id": out.delivery_id,
         }
     )
-    url = conf.value("XASO_ZALO_ZNS_URL", "") or conf.ZALO_ZNS_DEFAULT_URL
+    url = settings.XASO_ZALO_ZNS_URL
     answer = _post(url, body, {"Content-Type": "application/json", "access_token": token})
     try:
         result = json.loads(answer or b"{}")
@@ -436,11 +434,11 @@ def send_zalo(out: Outgoing, config: dict, address: str) -> None:
 
 
 def send_sms(out: Outgoing, config: dict, address: str) -> None:
-    url = conf.value("XASO_SMS_GATEWAY_URL", "")
+    url = settings.XASO_SMS_GATEWAY_URL
     if not url:
         raise SendError(_("Chưa cấu hình cổng SMS (XASO_SMS_GATEWAY_URL)."), permanent=True)
     headers = {"Content-Type": "application/json"}
-    if token := conf.value("XASO_SMS_GATEWAY_TOKEN", ""):
+    if token := settings.XASO_SMS_GATEWAY_TOKEN:
         headers["Authorization"] = f"Bearer {token}"
     text = out.text()[:612]  # four concatenated Unicode SMS parts
     _post(url, _json_body({"to": address or config["phone"], "message": text}), headers)

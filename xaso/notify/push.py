@@ -25,7 +25,7 @@ def b64url(data: bytes) -> str:
 
 
 def _private_key() -> str:
-    configured = conf.value("XASO_VAPID_PRIVATE_KEY", "").strip()
+    configured = settings.XASO_VAPID_PRIVATE_KEY.strip()
     if configured:
         return configured
     secret_file = settings.DATA_DIR / "secrets" / "xaso_vapid_private_key"
@@ -62,7 +62,7 @@ def vapid_public_key() -> str:
 
 
 def vapid_subject() -> str:
-    configured = conf.value("XASO_VAPID_SUBJECT", "").strip()
+    configured = settings.XASO_VAPID_SUBJECT.strip()
     if configured:
         return configured
     public = conf.public_url()

@@ -284,7 +284,7 @@ def _requests_post(request):
     key = reports.open311_key_check(api_key)
     if key is None:
         raise Open311Error(403, "api_key không hợp lệ hoặc đã bị thu hồi.")
-    limit = reports.setting_int("XASO_OPEN311_POSTS_PER_MINUTE", 30)
+    limit = settings.XASO_OPEN311_POSTS_PER_MINUTE
     if not ratelimit.allow(scope="open311-post", key=key.prefix, limit=limit):
         raise Open311Error(429, "Ứng dụng đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau.")
     commune = _jurisdiction(body, required=True)

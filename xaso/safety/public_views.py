@@ -9,6 +9,7 @@ hidden idempotency key makes a double submit one report.
 """
 
 from django import forms
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -111,7 +112,7 @@ def report_form(request):
     if request.method != "POST":
         form = ReportForm(communes=communes, commune=commune)
         return _page("safety/public/report_form.html", _context(form, communes, commune))
-    limit = reports.setting_int("XASO_REPORTS_PER_HOUR", 10)
+    limit = settings.XASO_REPORTS_PER_HOUR
     if not ratelimit.allow(
         scope="citizen-report", key=_client(request), limit=limit, window_seconds=3600
     ):
@@ -153,7 +154,7 @@ def _context(form: ReportForm, communes: list[Place], commune: Place | None) -> 
 
 @require_http_methods(["GET", "HEAD"])
 def report_status(request, code: str):
-    limit = reports.setting_int("XASO_REPORT_LOOKUP_MISSES_PER_MINUTE", 30)
+    limit = settings.XASO_REPORT_LOOKUP_MISSES_PER_MINUTE
     if ratelimit.exceeded(scope="citizen-report-miss", key=_client(request), limit=limit):
         return _page("safety/public/too_many.html", {}, status=429)
     report = reports.citizen_report_public_get(code)

@@ -5,15 +5,12 @@ arguments, one transaction, an audit row, alerts after commit. A few public read
 that take reports, a report by its tracking code) live here too, because the two public
 interfaces (`public_views.py`, `open311.py`) share them and they need no user scope.
 
-Settings (a Django setting if defined, else the environment variable of the same name):
-    XASO_REPORTS_OPEN_INCIDENTS   "all" (default), "none", or commune codes "06913,06916"
-    XASO_OPEN311_JURISDICTION     the commune code Open311 uses when jurisdiction_id is omitted
-    XASO_REPORT_PHOTO_MAX_BYTES   largest photo accepted (default 5 MB)
+Settings (settings.py, "Citizen reports"): XASO_REPORTS_OPEN_INCIDENTS, XASO_OPEN311_JURISDICTION,
+XASO_REPORT_PHOTO_MAX_BYTES.
 """
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 
@@ -50,22 +47,8 @@ PHOTO_MAGIC = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 VIETNAM_LAT, VIETNAM_LON = (8.0, 24.0), (102.0, 118.0)
 
 
-def _setting(name: str, default: str) -> str:
-    configured = getattr(settings, name, None)
-    if configured is not None:
-        return str(configured)
-    return os.environ.get(name, default)
-
-
-def setting_int(name: str, default: int) -> int:
-    try:
-        return int(_setting(name, str(default)))
-    except ValueError:
-        return default
-
-
 def photo_max_bytes() -> int:
-    return setting_int("XASO_REPORT_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+    return settings.XASO_REPORT_PHOTO_MAX_BYTES
 
 
 def service_name(code: str) -> str:
@@ -104,7 +87,7 @@ def report_commune(code: str) -> Place | None:
 
 def default_commune() -> Place | None:
     """XASO_OPEN311_JURISDICTION if set, else the one commune the site serves, else None."""
-    configured = _setting("XASO_OPEN311_JURISDICTION", "").strip()
+    configured = settings.XASO_OPEN311_JURISDICTION.strip()
     if configured:
         return report_commune(configured)
     communes = list(report_communes()[:2])
@@ -266,7 +249,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 # --- Reports ----------------------------------------------------------------------------------
 def opens_incident(place: Place) -> bool:
     """The commune's policy: does a new report open an incident at once?"""
-    policy = _setting("XASO_REPORTS_OPEN_INCIDENTS", "all").strip().lower()
+    policy = settings.XASO_REPORTS_OPEN_INCIDENTS.strip().lower()
     if policy in {"", "all", "*"}:
         return True
     if policy == "none":
