@@ -221,3 +221,43 @@ def test_a_signed_out_phone_is_sent_to_the_login_page_not_the_kept_copy(browser,
         page.goto(APP)  # through the service worker, which has the page in its cache
         expect(page).to_have_url(re.compile(r"/login/\?next=/khao-sat/"))
         expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+
+
+# This phone's offline copies of the user's work: localStorage keys and cached app pages.
+LEFT_ON_THE_PHONE = """async (prefix) => ({
+    keys: Object.keys(localStorage).filter(key => key.startsWith(prefix)),
+    caches: (await caches.keys()).filter(name => name.startsWith('xaso-survey-')),
+})"""
+
+
+def test_signing_out_of_a_shared_phone_takes_the_users_data_off_it_after_asking(
+    browser, demo_server
+):
+    # Its own login: signing out ends the session, which page_as shares with other tests.
+    with contextlib.closing(new_context(browser, demo_server.url)) as context:
+        page = context.new_page()
+        log_in(page, "tocns")
+        open_app_with_households_cached(page)
+        prefix = f"xaso.survey.{page.locator('form.logout').get_attribute('data-user')}."
+        household = page.evaluate(PICK_HOUSEHOLD)
+        page.route("**/api/v1/survey/visits/batch", lambda route: route.abort("failed"))
+        record_visit(page, household, f"Chưa gửi {secrets.token_hex(4)}")
+        expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
+        kept = page.evaluate(LEFT_ON_THE_PHONE, prefix)
+        assert f"{prefix}queue" in kept["keys"] and kept["caches"]
+
+        # An unsent visit: the phone asks, and "cancel" keeps the user signed in with it.
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name="Đăng xuất").click()
+        expect(page.locator("#queue-count")).to_have_text("1 lượt thăm chờ gửi")
+        assert asked == [
+            "Còn 1 lượt thăm hộ chưa gửi trên máy này. Đăng xuất sẽ xóa chúng khỏi máy. "
+            "Vẫn đăng xuất?"
+        ]
+        assert page.evaluate(LEFT_ON_THE_PHONE, prefix) == kept
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Đăng xuất").click()
+        expect(page).to_have_url(re.compile(r"/login/"))
+        assert page.evaluate(LEFT_ON_THE_PHONE, prefix) == {"keys": [], "caches": []}

@@ -2,8 +2,9 @@
 team leader's progress page with the conflicts to resolve.
 
 The visit app is a server-rendered shell; static/survey/visits.js keeps the village's
-households and the queue of visits on the phone and talks to the JSON API (api.py). The
-progress page works without JavaScript. Each view: parse, select, act, render.
+households and the queue of visits on the phone and talks to the JSON API (api.py); signing
+out takes them off the phone, after asking if visits are unsent (core/static/core/logout.js).
+The progress page works without JavaScript. Each view: parse, select, act, render.
 """
 
 import hashlib
@@ -33,7 +34,12 @@ from xaso.survey.checklist import ALL_ITEMS, HOUSEHOLD_ITEMS, RESIDENT_ITEMS
 
 _SERVICE_WORKER = Path(__file__).parent / "static" / "survey" / "sw.js"
 # What the phone needs to open the app with no network: the page first, then its files.
-_SHELL_STATIC = ["core/xaso.css", "survey/visits.js", "django_htmx/htmx-2.min.js"]
+_SHELL_STATIC = [
+    "core/xaso.css",
+    "survey/visits.js",
+    "django_htmx/htmx-2.min.js",
+    "core/logout.js",
+]
 PROGRESS_WEEKS = 8
 CONFLICTS_SHOWN = 50
 
