@@ -312,6 +312,10 @@ XASO_SMS_GATEWAY_TOKEN = os.environ.get("XASO_SMS_GATEWAY_TOKEN", "")
 # 000.00.12.H56; empty: the commune's official code.
 XASO_AGENCY_CODE = os.environ.get("XASO_AGENCY_CODE", "")
 XASO_DOSSIER_FILE_MAX_BYTES = int(os.environ.get("XASO_DOSSIER_FILE_MAX_BYTES", "10000000"))
+# An RFC 3161 timestamp authority (e.g. your CA's http://…/tsa): signed PDFs then carry a
+# timestamp (PAdES B-T). Empty, or the authority unreachable: signatures without one (B-B).
+XASO_TSA_URL = os.environ.get("XASO_TSA_URL", "")
+XASO_TSA_TIMEOUT = float(os.environ.get("XASO_TSA_TIMEOUT", "10"))
 
 # --- Receipts and payments.
 # The commune's account for VietQR transfers: NAPAS bank BIN (6 digits), account number, name.

@@ -7,7 +7,7 @@ not for real use, so the demo and the tests sign for real.
 
 Step records are signed with RSA-PSS over the SHA-256 of their canonical JSON; PDFs get a
 PAdES baseline signature (pyHanko, /ETSI.CAdES.detached) that pyHanko and Adobe Reader
-validate once the CA is trusted.
+validate once the CA is trusted, timestamped when XASO_TSA_URL names an authority.
 """
 
 import base64
@@ -15,6 +15,7 @@ import datetime
 import hashlib
 import io
 import json
+import logging
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -32,6 +33,8 @@ from xaso.core.errors import InvalidInput
 from xaso.dossiers.models import SigningKey
 from xaso.lib import crypto
 from xaso.places.models import Place
+
+logger = logging.getLogger(__name__)
 
 DEMO_LABEL = "Chứng thư số tự sinh (chỉ dùng thử, không có giá trị pháp lý)"
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -220,12 +223,16 @@ def _signature_bytes_reserved(certificates: list[x509.Certificate]) -> int:
 def sign_pdf(
     pdf: bytes, signing_key: SigningKey, *, reason: str, field_name: str = "ChuKyUBND"
 ) -> bytes:
-    """A PAdES baseline (B-B) signature over the whole document (RSA PKCS#1 v1.5, SHA-256,
-    /ETSI.CAdES.detached), with the certificate chain embedded."""
+    """A PAdES baseline signature over the whole document (RSA PKCS#1 v1.5, SHA-256,
+    /ETSI.CAdES.detached), with the certificate chain embedded: B-T, with a timestamp, when a
+    timestamp authority is configured (dossiers/timestamps.py) and answers; else B-B."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.general import get_pyca_cryptography_hash
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
     from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from xaso.dossiers import timestamps
 
     private_key = _loaded_private_key(signing_key)
 
@@ -250,12 +257,26 @@ def sign_pdf(
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
     )
-    output = io.BytesIO()
-    signers.sign_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(pdf)),
-        metadata,
-        signer=signer,
-        output=output,
-        bytes_reserved=_signature_bytes_reserved([own, *issuers]),
-    )
-    return output.getvalue()
+    reserved = _signature_bytes_reserved([own, *issuers])
+
+    def signed(timestamper) -> bytes:
+        output = io.BytesIO()
+        signers.sign_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(pdf)),
+            metadata,
+            signer=signer,
+            timestamper=timestamper,
+            output=output,
+            bytes_reserved=reserved + (timestamps.BYTES_RESERVED if timestamper else 0),
+        )
+        return output.getvalue()
+
+    authority = timestamps.authority()
+    if authority is None:
+        return signed(None)
+    try:
+        return signed(authority)
+    except TimestampRequestError as error:
+        # The step goes on with a signature that holds without the timestamp.
+        logger.warning("PDF signed without a timestamp: %s", error)
+        return signed(None)
