@@ -71,6 +71,31 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+class NulCharacterMiddleware:
+    """A request whose path or query string holds a NUL character is refused with a 400. No
+    page takes one, and PostgreSQL cannot compare text holding it: a search for "%00" was a 500.
+    Form and JSON fields are checked where they are read (Django's forms refuse NUL)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # The raw query string, not request.GET: parsing it here would cost every scan page.
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            return error_response(
+                request, 400, "Yêu cầu không hợp lệ", "Địa chỉ có ký tự không hợp lệ (NUL)."
+            )
+        return self.get_response(request)
+
+
+def error_response(request, status: int, title: str, message: str) -> HttpResponse:
+    """An error as JSON {"detail": …} on the API, else as the site's error page."""
+    if request is not None and request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    html = render_to_string("core/error.html", {"title": title, "message": message})
+    return HttpResponse(html, status=status)
+
+
 def is_connection_failure(exception: BaseException) -> bool:
     """The database cannot be reached (not: a query was wrong or a constraint failed)."""
     return isinstance(exception, (OperationalError, InterfaceError))

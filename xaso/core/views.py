@@ -4,14 +4,17 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
 import xaso
 from xaso.core import selectors
-from xaso.core.middleware import database_unavailable_response, is_connection_failure
+from xaso.core.middleware import (
+    database_unavailable_response,
+    error_response,
+    is_connection_failure,
+)
 
 
 @never_cache
@@ -50,10 +53,7 @@ def job_download(request, public_id: str):
 
 # --- Error pages. They render without touching the database, which may be the thing that failed.
 def _error_page(status: int, title: str, message: str, request=None):
-    if request is not None and request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=status)
-    html = render_to_string("core/error.html", {"title": title, "message": message})
-    return HttpResponse(html, status=status)
+    return error_response(request, status, title, message)
 
 
 def error_400(request, exception=None):
