@@ -165,3 +165,21 @@ def test_a_nul_character_in_an_api_search_is_a_400_in_json_not_a_500(api_as, pat
 def test_a_nul_character_in_a_path_is_a_400(client):
     assert client.get("/l/AB%00CD").status_code == 400
     assert client.get("/s/AB%00CD", headers={"Accept": "application/json"}).status_code == 400
+
+
+def test_nul_characters_in_an_api_body_are_dropped_not_a_500(api_as, world):
+    # Found by posting odd bodies to every API route on PostgreSQL: a village code holding a NUL
+    # was a 500. Every JSON body now loses its NUL characters (config/api.py).
+    api = api_as("truongthon")
+    unknown = api.post("/households", {"village": "a\x00b", "head_name": "Hộ\x00 Thử"})
+    assert unknown.status_code == 422
+    created = api.post("/households", {"village": world.a1.code, "head_name": "Hộ\x00 Thử"})
+    assert created.status_code == 201, created.content
+    assert created.json()["head_name"] == "Hộ Thử"
+
+
+def test_a_producer_without_an_organisation_is_a_422_not_a_500(api_as):
+    body = {"organisation": "", "kind": "cooperative", "public_name": "HTX", "public_address": ""}
+    response = api_as("lanhdao").post("/traceability/producers", body)
+    assert response.status_code == 422
+    assert response.json()["field"] == "organisation"

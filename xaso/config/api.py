@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, django_auth
 
@@ -16,6 +17,7 @@ from xaso.dossiers.api import public_router as dossiers_public_router
 from xaso.dossiers.api import router as dossiers_router
 from xaso.dossiers.receipts_api import router as receipts_router
 from xaso.indicators.api import router as indicators_router
+from xaso.lib.text import clean_input
 from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.api import router as safety_router
@@ -38,8 +40,17 @@ class UnicodeJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+class CleanJSONParser(Parser):
+    """Every JSON body with its NUL characters dropped (PostgreSQL refuses them in text: a
+    lookup by a code holding one was a 500) and lone surrogates refused, as invalid JSON."""
+
+    def parse_body(self, request):
+        return clean_input(super().parse_body(request))
+
+
 api = NinjaAPI(
     renderer=UnicodeJSONRenderer(),
+    parser=CleanJSONParser(),
     title="XãSố API",
     version=xaso.__version__,
     description="API của nền tảng xã thông minh XãSố. Xác thực bằng phiên đăng nhập hoặc "

@@ -24,11 +24,12 @@ PREFIX = "/traceability"
 WRITE = Capability.MANAGE_PRODUCTION
 
 
-def _in_scope(queryset, public_id: str | None, field: str, message: str):
-    """A record named in a request body: out of scope reads as unknown (422 on that field)."""
-    if not public_id:
+def _in_scope(queryset, public_id: str | None, field: str, message: str, *, optional=False):
+    """A record named in a request body: out of scope reads as unknown (422 on that field), and
+    so does an empty name, unless the field is optional (then None)."""
+    if not public_id and optional:
         return None
-    found = queryset.filter(public_id=public_id).first()
+    found = queryset.filter(public_id=public_id).first() if public_id else None
     if found is None:
         raise InvalidInput(message, field=field)
     return found
@@ -263,6 +264,7 @@ def certification_create(request, payload: CertificationIn):
         payload.area,
         "area",
         _("Không tìm thấy vùng trồng của cơ sở này."),
+        optional=True,
     )
     values = payload.dict(exclude={"producer", "area"})
     return Status(
@@ -553,6 +555,7 @@ def lot_create(request, payload: LotIn):
         payload.harvest,
         "harvest",
         _("Không tìm thấy lần thu hoạch."),
+        optional=True,
     )
     values = payload.dict(exclude={"product", "area", "harvest"})
     lot = actions.lot_create(product=product, area=area, harvest=harvest, by=user, **values)
