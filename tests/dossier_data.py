@@ -1,8 +1,13 @@
 """A procedure and small real files for one-stop-shop tests."""
 
 import base64
+import datetime
 import io
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from reportlab.pdfgen import canvas
 
 from xaso.dossiers import actions
@@ -36,6 +41,28 @@ def pdf_bytes(text: str = "Tờ khai") -> bytes:
     page.drawString(72, 720, text)
     page.save()
     return buffer.getvalue()
+
+
+def self_signed_certificate(
+    common_name: str, *, days: int, extensions=()
+) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """A new RSA key and a certificate for it, signed by itself; `extensions` as
+    (extension, critical) pairs."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(key, hashes.SHA256()), key
 
 
 def birth_procedure(world):

@@ -12,16 +12,20 @@ import re
 
 import openpyxl
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from tests.dossier_data import APPLICANT, BIRTH, birth_procedure, pdf_bytes, uploads
+from tests.dossier_data import (
+    APPLICANT,
+    BIRTH,
+    birth_procedure,
+    pdf_bytes,
+    self_signed_certificate,
+    uploads,
+)
 from xaso.accounts.actions import membership_grant
 from xaso.accounts.roles import Role
 from xaso.core.models import AuditEntry
@@ -674,19 +678,7 @@ def test_calendar_lists_the_holidays_and_takes_overrides(client_as):
 
 
 def _pkcs12(passphrase: bytes) -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "UBND Xa Quang Tan")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    certificate, key = self_signed_certificate("UBND Xa Quang Tan", days=365)
     return pkcs12.serialize_key_and_certificates(
         b"xa", key, certificate, None, serialization.BestAvailableEncryption(passphrase)
     )

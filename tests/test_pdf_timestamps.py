@@ -16,42 +16,27 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from reportlab.pdfgen import canvas
 
+from tests.dossier_data import pdf_bytes, self_signed_certificate
 from tests.test_dossier_forms import validation_context
 from xaso.dossiers import printing, signing, timestamps
-
-
-def timestamping_certificate() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TSA thử nghiệm")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate, key
 
 
 class TimestampAuthority:
     """An RFC 3161 authority over HTTP on 127.0.0.1, counting the requests it answered."""
 
     def __init__(self):
-        certificate, key = timestamping_certificate()
+        certificate, key = self_signed_certificate(
+            "TSA thử nghiệm",
+            days=30,
+            extensions=[(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True)],
+        )
         self.certificate = asn1_x509.Certificate.load(
             certificate.public_bytes(serialization.Encoding.DER)
         )
@@ -71,6 +56,14 @@ class TimestampAuthority:
         return response.dump()
 
 
+def answer(handler: BaseHTTPRequestHandler, content_type: str, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def serve(handler_class) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -84,12 +77,7 @@ def authority():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             query = self.rfile.read(int(self.headers["Content-Length"]))
-            reply = tsa.reply(query)
-            self.send_response(200)
-            self.send_header("Content-Type", timestamps.REPLY_TYPE)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+            answer(self, timestamps.REPLY_TYPE, tsa.reply(query))
 
         def log_message(self, *args):
             pass
@@ -106,12 +94,7 @@ def not_an_authority():
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
-            body = "<!doctype html><p>Trang chủ</p>".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            answer(self, "text/html; charset=utf-8", "<!doctype html><p>Trang chủ</p>".encode())
 
         def log_message(self, *args):
             pass
@@ -119,14 +102,6 @@ def not_an_authority():
     server = serve(Handler)
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
-
-
-def a_pdf() -> bytes:
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer)
-    page.drawString(72, 720, "Giay tiep nhan ho so")
-    page.save()
-    return buffer.getvalue()
 
 
 def signature_status(data: bytes, commune, authority_certificate=None):
@@ -142,7 +117,7 @@ def signature_status(data: bytes, commune, authority_certificate=None):
 def test_a_signed_pdf_carries_the_authoritys_timestamp(world, settings, authority):
     settings.XASO_TSA_URL = authority.url
     before = datetime.datetime.now(datetime.UTC)
-    signed = printing.sign_document(a_pdf(), world.commune_a, "Tiếp nhận hồ sơ")
+    signed = printing.sign_document(pdf_bytes(), world.commune_a, "Tiếp nhận hồ sơ")
     status = signature_status(signed, world.commune_a, authority.certificate)
     assert status.bottom_line, status.pretty_print_details()
     stamp = status.timestamp_validity
@@ -161,7 +136,7 @@ def test_without_an_answering_authority_the_pdf_is_signed_without_a_timestamp(
 ):
     settings.XASO_TSA_URL = "http://127.0.0.1:9/tsa" if tsa == "refused" else not_an_authority
     with caplog.at_level(logging.WARNING, logger="xaso.dossiers.signing"):
-        signed = printing.sign_document(a_pdf(), world.commune_a, "Tiếp nhận hồ sơ")
+        signed = printing.sign_document(pdf_bytes(), world.commune_a, "Tiếp nhận hồ sơ")
     status = signature_status(signed, world.commune_a)
     assert status.bottom_line, status.pretty_print_details()
     assert status.timestamp_validity is None
@@ -171,7 +146,7 @@ def test_without_an_answering_authority_the_pdf_is_signed_without_a_timestamp(
 def test_no_authority_configured_asks_none(world, settings, authority):
     settings.XASO_TSA_URL = ""
     signed = signing.sign_pdf(
-        a_pdf(), signing.signing_key_for(world.commune_a), reason="Tiếp nhận hồ sơ"
+        pdf_bytes(), signing.signing_key_for(world.commune_a), reason="Tiếp nhận hồ sơ"
     )
     assert signature_status(signed, world.commune_a).timestamp_validity is None
     assert authority.answered == 0
