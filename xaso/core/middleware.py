@@ -74,7 +74,8 @@ class DatabaseUnavailableMiddleware:
 class NulCharacterMiddleware:
     """A request whose path or query string holds a NUL character is refused with a 400. No
     page takes one, and PostgreSQL cannot compare text holding it: a search for "%00" was a 500.
-    Form and JSON fields are checked where they are read (Django's forms refuse NUL)."""
+    Bodies are checked where they are read: Django's forms refuse NUL, the API's parser drops
+    it (config/api.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
