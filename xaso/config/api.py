@@ -17,7 +17,7 @@ from xaso.dossiers.api import public_router as dossiers_public_router
 from xaso.dossiers.api import router as dossiers_router
 from xaso.dossiers.receipts_api import router as receipts_router
 from xaso.indicators.api import router as indicators_router
-from xaso.lib.text import clean_input
+from xaso.lib.text import without_nul
 from xaso.notify.api import router as notify_router
 from xaso.places.api import router as places_router
 from xaso.safety.api import router as safety_router
@@ -41,11 +41,11 @@ class UnicodeJSONRenderer(JSONRenderer):
 
 
 class CleanJSONParser(Parser):
-    """Every JSON body with its NUL characters dropped (PostgreSQL refuses them in text: a
-    lookup by a code holding one was a 500) and lone surrogates refused, as invalid JSON."""
+    """Every JSON body with its NUL characters dropped: PostgreSQL refuses them in text, and a
+    lookup by a code holding one was a 500. (Lone surrogates are refused by the schemas.)"""
 
     def parse_body(self, request):
-        return clean_input(super().parse_body(request))
+        return without_nul(super().parse_body(request))
 
 
 api = NinjaAPI(

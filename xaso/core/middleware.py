@@ -72,20 +72,19 @@ class DatabaseUnavailableMiddleware:
 
 
 class NulCharacterMiddleware:
-    """A request whose path or query string holds a NUL character is refused with a 400. No
-    page takes one, and PostgreSQL cannot compare text holding it: a search for "%00" was a 500.
-    Bodies are checked where they are read: Django's forms refuse NUL, the API's parser drops
-    it (config/api.py)."""
+    """NUL characters are dropped from the query string, as lib.text.clean_input drops them from
+    other input: no caller means anything by one, and PostgreSQL cannot compare text holding
+    it (a search for "%00" was a 500). Bodies are cleaned where they are read: Django's forms
+    refuse NUL, the API's parser drops it (config/api.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        # The raw query string, not request.GET: parsing it here would cost every scan page.
-        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
-            return error_response(
-                request, 400, "Yêu cầu không hợp lệ", "Địa chỉ có ký tự không hợp lệ (NUL)."
-            )
+        # On the raw query string, before anything parses it into request.GET.
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query:
+            request.META["QUERY_STRING"] = query.replace("%00", "")
         return self.get_response(request)
 
 

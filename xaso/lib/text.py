@@ -26,6 +26,17 @@ def mask(value: str, *, keep_start: int = 0, keep_end: int = 3) -> str:
     return value[:keep_start] + "•" * hidden + value[len(value) - keep_end :]
 
 
+def without_nul(value):
+    """`value` with NUL characters removed from every string in it, in lists and dicts too."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
+
+
 def clean_input(value):
     """`value` with NUL characters removed from every string in it, in lists and dicts too;
     a ValueError if a string holds a lone surrogate (JSON may escape one: "\\ud800").
