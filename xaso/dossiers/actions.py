@@ -617,6 +617,7 @@ def dossier_document_opened(*, document: DossierDocument, by) -> None:
     )
 
 
+@transaction.atomic
 def dossier_applicant_reveal(*, dossier: Dossier, field: str, by) -> str:
     """The applicant's phone or CCCD in clear, for an officer who may reveal it; audited."""
     if field not in APPLICANT_FIELDS:
