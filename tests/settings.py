@@ -18,5 +18,8 @@ os.environ.setdefault("XASO_SCAN_FLUSH_SECONDS", "0")
 # Lots are read on every scan: a test's lots live in a transaction that is rolled back, and
 # notifications are sent only at commit (tests/test_lot_refs.py turns the cache on).
 os.environ.setdefault("XASO_LOT_REF_CACHE", "0")
+# Likewise stamps are read from the database, and flushes notify no counters
+# (tests/test_stamp_replica.py turns the replica on).
+os.environ.setdefault("XASO_STAMP_REPLICA", "0")
 
 from xaso.config.settings import *  # noqa: F403

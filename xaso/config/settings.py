@@ -253,6 +253,10 @@ XASO_SCAN_FLUSH_SECONDS = float(os.environ.get("XASO_SCAN_FLUSH_SECONDS", "0.25"
 # of each stamp run, and forgets them the moment they change (LISTEN/NOTIFY,
 # traceability/lot_refs.py). 0: read on every scan.
 XASO_LOT_REF_CACHE = _env_bool("XASO_LOT_REF_CACHE", True)
+# On PostgreSQL, every stamp and its counters are copied into a file each web process maps
+# into memory, kept up to date by notifications: a stamp scan reads no database
+# (traceability/stamp_replica.py, under XASO_DATA_DIR). 0: read the database on every scan.
+XASO_STAMP_REPLICA = _env_bool("XASO_STAMP_REPLICA", True)
 
 # --- Safety.
 # Snapshots older than this are deleted unless their incident is on hold (evidence).

@@ -29,7 +29,7 @@ from vietnam_provinces import Province
 from xaso.core import request_context
 from xaso.core.prepared_reads import PreparedRead
 from xaso.lib import gs1, scan_geo, stamp_codes
-from xaso.traceability import guard, lot_refs, scan_journal
+from xaso.traceability import guard, lot_refs, scan_journal, stamp_replica
 from xaso.traceability.models import (
     Certification,
     DiaryEntry,
@@ -446,7 +446,7 @@ def _scanned_stamp(code: str) -> ScannedStamp | None:
 
 
 def _stamp_with_kept_run(digest: str, refs: lot_refs.LotRefs) -> ScannedStamp | None:
-    row = _STAMP_ALONE.fetchone([digest])
+    row = _kept_stamp_row(digest) or _STAMP_ALONE.fetchone([digest])
     if row is None:
         return None
     *counters, run_id = row
@@ -462,6 +462,12 @@ def _stamp_with_kept_run(digest: str, refs: lot_refs.LotRefs) -> ScannedStamp | 
         bound_lot_status=activation.lot_status if activation else None,
         bound_lot_version=activation.lot_version if activation else None,
     )
+
+
+def _kept_stamp_row(digest: str) -> tuple | None:
+    """The stamp's row from the server's stamp replica, when it is kept and has it."""
+    replica = stamp_replica.replica()
+    return replica.row(digest) if replica is not None else None
 
 
 def _as_datetime(value) -> datetime | None:

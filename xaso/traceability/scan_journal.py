@@ -43,6 +43,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from xaso.core.per_process import BackgroundThread, PerProcess
+from xaso.traceability import stamp_replica
 
 logger = logging.getLogger(__name__)
 
@@ -299,9 +300,12 @@ def _move_counters_in_one_statement(tallies: dict[int, StampTally]) -> None:
         [tally.last_province for tally in batch],
         [tally.suspicious for tally in batch],
     ]
+    statement = _counters_from_arrays_sql()
+    if stamp_replica.notifying():  # each stamp's new row, to every server's replica
+        statement = stamp_replica.notify_sql(statement)
     # Bound on the server (Django's cursors quote every array element into the SQL text).
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_counters_from_arrays_sql(), columns)
+        cursor.execute(statement, columns)
 
 
 def _counters_from_arrays_sql() -> str:
