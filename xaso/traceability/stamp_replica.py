@@ -49,7 +49,7 @@ HEARTBEAT_SECONDS = 1
 RETRY_SECONDS = 2  # how often a process that is not the writer tries to become it
 COPY_CHUNK = 10_000  # stamps per transaction of the first copy
 MAP_BYTES = 1 << 38  # address space LMDB may use; the file grows only as stamps are added
-LINES_PER_NOTIFICATION = 25  # a line is at most ~250 bytes; a notification at most 8,000
+LINES_PER_NOTIFICATION = 50  # a line is at most ~130 bytes; a notification at most 8,000
 
 _HEARTBEAT = b"heartbeat"
 
