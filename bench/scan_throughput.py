@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import lmdb
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_rotate.lua"
@@ -220,6 +222,32 @@ class Server:
                     else:
                         other += 1
         return ok, other
+
+
+def stamp_replica_state(server: Server, targets: Targets, data_dir: Path) -> str:
+    """Scans stamps until the replica is kept (decision 0024): the scans start its writer in
+    a worker once the worker listens for lot changes. The stamp cases then measure the page
+    as it runs in production. Says how many stamps the replica holds."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{server.url}{targets.stamp_paths[0]}", timeout=10):
+            pass
+        time.sleep(0.5)
+        stamps = kept_stamps(data_dir / "stamp-replica")
+        if stamps is not None:
+            return f"Stamp replica kept: {stamps:,} stamps (the demo's and the run's)."
+    return "Stamp replica NOT kept after 60 s: the stamp page reads the database."
+
+
+def kept_stamps(folder: Path) -> int | None:
+    """How many stamps the replica holds, or None while its writer has no heartbeat."""
+    try:
+        with lmdb.open(str(folder), readonly=True, max_dbs=2) as replica, replica.begin() as txn:
+            heartbeat = txn.get(b"heartbeat", db=replica.open_db(b"meta", txn=txn))
+            stamps = txn.stat(replica.open_db(b"stamps", txn=txn))["entries"]
+    except lmdb.Error:  # not made yet
+        return None
+    return stamps if heartbeat is not None else None
 
 
 ACCESS_LINE = re.compile(r'"GET (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) ')
@@ -522,6 +550,7 @@ def main() -> int:
             f"{len(targets.stamp_paths):,} stamps on {targets.lot_label} ({targets.lot_path})."
         )
         with gunicorn(env, data_dir) as server:
+            print(stamp_replica_state(server, targets, Path(data_dir)))
             print(
                 f"gunicorn as `xaso serve`: {server.workers} workers × 4 threads (gthread); "
                 f"wrk: {WRK_THREADS} threads, {options.connections} connections, "

@@ -154,17 +154,15 @@ class StampReplica:
     def row(self, code_hash: str) -> tuple | None:
         """The stamp's row, or None: not kept, or the file is not being kept up to date."""
         self._keeper.start_once()
-        with self._env.begin(buffers=False) as txn:
-            heartbeat = txn.get(_HEARTBEAT, db=self._meta)
-            if heartbeat is None or time.time() - float(heartbeat) > FRESH_SECONDS:
+        with self._env.begin() as txn:
+            if not _fresh(txn.get(_HEARTBEAT, db=self._meta)):
                 return None
             value = txn.get(bytes.fromhex(code_hash), db=self._stamps)
         return row_of(value) if value is not None else None
 
     def fresh(self) -> bool:
         with self._env.begin() as txn:
-            heartbeat = txn.get(_HEARTBEAT, db=self._meta)
-        return heartbeat is not None and time.time() - float(heartbeat) <= FRESH_SECONDS
+            return _fresh(txn.get(_HEARTBEAT, db=self._meta))
 
     def writing(self) -> bool:
         """Whether this process is the writer (tests)."""
@@ -255,6 +253,10 @@ class StampReplica:
                 txn.delete(_HEARTBEAT)
             else:
                 txn.put(_HEARTBEAT, repr(moment).encode())
+
+
+def _fresh(heartbeat: bytes | None) -> bool:
+    return heartbeat is not None and time.time() - float(heartbeat) <= FRESH_SECONDS
 
 
 def _locked(lock_file) -> bool:
