@@ -114,9 +114,12 @@ def kept_replica(settings):
     lot_refs._lot_refs.forget()
 
 
+def _digest(code: str) -> str:
+    return stamp_codes.code_hash(stamp_codes.normalize_code(code), key=stamp_key())
+
+
 def _kept_row(code: str) -> tuple | None:
-    digest = stamp_codes.code_hash(stamp_codes.normalize_code(code), key=stamp_key())
-    return stamp_replica.replica().row(digest)
+    return stamp_replica.replica().row(_digest(code))
 
 
 def _no_database_reads(monkeypatch):
@@ -164,4 +167,23 @@ def test_a_run_issued_while_the_file_is_kept_is_added_to_it(
     codes = printed_codes(run)
     assert until(lambda: all(_kept_row(code) is not None for code in codes))
     assert {_kept_row(code)[8] for code in codes} == {run.id}
+    journal().flush()
+
+
+@needs_postgresql
+def test_a_stamp_missing_from_the_file_is_read_from_the_database(
+    world_rebuilt_afterwards, transactional_db, kept_replica, client, trace, world
+):
+    run = _issued_run(trace, world, count=1)
+    (code,) = printed_codes(run)
+    client.get(LOT_PATH)
+    assert until(lot_refs.lot_refs().listening)
+    client.get(f"/s/{code}")  # starts the writer
+    assert until(lambda: stamp_replica.replica().fresh() and _kept_row(code) is not None)
+    kept = stamp_replica.replica()
+    with kept._env.begin(write=True, db=kept._stamps) as txn:  # as if not copied yet
+        txn.delete(bytes.fromhex(_digest(code)))
+    assert _kept_row(code) is None
+    body = _stamp_status(client, code)
+    assert (body["status"], body["scan_count"]) == ("not_activated", 2)
     journal().flush()
