@@ -5,11 +5,17 @@ The file is only a faster copy: a code it lacks, or a file whose writer has stop
 from the database as before.
 """
 
+import json
+import os
+import re
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from tests import processes
 from tests.test_lot_refs import LOT_PATH, _issued_run, _stamp_status, until
 from tests.traceability_data import printed_codes
 from xaso.lib import stamp_codes
@@ -187,3 +193,62 @@ def test_a_stamp_missing_from_the_file_is_read_from_the_database(
     body = _stamp_status(client, code)
     assert (body["status"], body["scan_count"]) == ("not_activated", 2)
     journal().flush()
+
+
+# --- A real server: two gunicorn workers, one writer, a writer killed -------------------------
+def _lock_holder(lock_path) -> int | None:
+    """The pid holding an flock on the file, from /proc/locks: "1: FLOCK ADVISORY WRITE {pid}
+    {major}:{minor}:{inode} 0 EOF"."""
+    inode = lock_path.stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == "FLOCK" and fields[5].endswith(f":{inode}"):
+            return int(fields[4])
+    return None
+
+
+def _replica_fresh(folder) -> bool:
+    replica = stamp_replica.StampReplica(folder)
+    try:
+        return replica.fresh()
+    finally:
+        replica._env.close()
+
+
+@needs_postgresql
+def test_a_served_stamp_counts_every_scan_across_workers_and_survives_its_writer_killed():
+    with processes.fresh_database_env() as env:
+        assert processes.run(["migrate", "--no-input"], env).returncode == 0
+        demo = processes.run(["demo", "--no-serve"], env, timeout=300)
+        code = re.search(r"/s/(\S+)", demo.stdout).group(1)
+        folder = Path(env["XASO_DATA_DIR"]) / "stamp-replica"
+        with processes.serving(env, "--workers", "2") as url:
+
+            def scan() -> int:
+                status, body = processes.get(f"{url}/s/{code}", {"Accept": "application/json"})
+                assert status == 200, body
+                return json.loads(body)["scan_count"]
+
+            scans = 0
+            while not (folder.exists() and _replica_fresh(folder)):  # the writer starts
+                scans += 1
+                scan()
+                assert scans < 200, "the replica was never kept"
+                time.sleep(0.1)
+            time.sleep(2)  # every worker's journal flushed (every 0.25 s), the file updated
+            for number in range(scans + 1, scans + 21):
+                # A worker sees the file and its own pending scans, not the other's yet.
+                assert scans < scan() <= number
+            time.sleep(2)
+            assert scan() == scans + 21  # nothing lost and nothing counted twice
+
+            # Killed with a scan pending, a worker's segment waits up to 30 s for recovery
+            # (scan_journal.py): let it flush first.
+            time.sleep(2)
+            writer = _lock_holder(folder / "writer.lock")
+            assert writer is not None
+            os.kill(writer, signal.SIGKILL)  # gunicorn starts another worker
+            assert until(lambda: _lock_holder(folder / "writer.lock") not in (None, writer), 30)
+            assert until(lambda: _replica_fresh(folder), 30)
+            time.sleep(2)
+            assert scan() == scans + 22
