@@ -28,13 +28,7 @@ def mask(value: str, *, keep_start: int = 0, keep_end: int = 3) -> str:
 
 def without_nul(value):
     """`value` with NUL characters removed from every string in it, in lists and dicts too."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
-    return value
+    return _each_string(value, _drop_nul)
 
 
 def clean_input(value):
@@ -45,15 +39,30 @@ def clean_input(value):
     input from outside (API bodies, camera messages, list filters) drops them; a lone
     surrogate cannot be encoded as UTF-8 at all, so it is refused.
     """
+    return _each_string(value, _encodable_without_nul)
+
+
+def _drop_nul(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def _encodable_without_nul(text: str) -> str:
+    text = _drop_nul(text)
+    try:
+        text.encode()
+    except UnicodeEncodeError as error:
+        raise ValueError("Văn bản chứa ký tự không hợp lệ.") from error
+    return text
+
+
+def _each_string(value, change):
+    """`value` with `change` applied to every string in it, dict keys included."""
     if isinstance(value, str):
-        value = value.replace("\x00", "")
-        try:
-            value.encode()
-        except UnicodeEncodeError as error:
-            raise ValueError("Văn bản chứa ký tự không hợp lệ.") from error
-        return value
+        return change(value)
     if isinstance(value, list):
-        return [clean_input(item) for item in value]
+        return [_each_string(item, change) for item in value]
     if isinstance(value, dict):
-        return {clean_input(key): clean_input(item) for key, item in value.items()}
+        return {
+            _each_string(key, change): _each_string(item, change) for key, item in value.items()
+        }
     return value
