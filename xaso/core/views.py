@@ -52,28 +52,26 @@ def job_download(request, public_id: str):
 
 
 # --- Error pages. They render without touching the database, which may be the thing that failed.
-def _error_page(status: int, title: str, message: str, request=None):
-    return error_response(request, status, title, message)
-
-
 def error_400(request, exception=None):
-    return _error_page(400, "Yêu cầu không hợp lệ", "Dữ liệu gửi lên không hợp lệ.", request)
+    return error_response(request, 400, "Yêu cầu không hợp lệ", "Dữ liệu gửi lên không hợp lệ.")
 
 
 def error_403(request, exception=None):
-    return _error_page(403, "Không có quyền", "Bạn không có quyền thực hiện thao tác này.", request)
+    message = "Bạn không có quyền thực hiện thao tác này."
+    return error_response(request, 403, "Không có quyền", message)
 
 
 def error_404(request, exception=None):
-    return _error_page(404, "Không tìm thấy", "Trang hoặc bản ghi bạn tìm không tồn tại.", request)
+    message = "Trang hoặc bản ghi bạn tìm không tồn tại."
+    return error_response(request, 404, "Không tìm thấy", message)
 
 
 def error_500(request):
     if is_connection_failure(sys.exc_info()[1]):
         return database_unavailable_response(request)
-    return _error_page(
+    return error_response(
+        request,
         500,
         "Đã xảy ra lỗi",
         "Hệ thống gặp sự cố ngoài ý muốn. Lỗi đã được ghi lại; vui lòng thử lại sau.",
-        request,
     )
