@@ -41,8 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import lmdb
-
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk_rotate.lua"
@@ -240,14 +238,16 @@ def stamp_replica_state(server: Server, targets: Targets, data_dir: Path) -> str
 
 
 def kept_stamps(folder: Path) -> int | None:
-    """How many stamps the replica holds, or None while its writer has no heartbeat."""
-    try:
-        with lmdb.open(str(folder), readonly=True, max_dbs=2) as replica, replica.begin() as txn:
-            heartbeat = txn.get(b"heartbeat", db=replica.open_db(b"meta", txn=txn))
-            stamps = txn.stat(replica.open_db(b"stamps", txn=txn))["entries"]
-    except lmdb.Error:  # not made yet
+    """How many stamps the replica holds, or None while it is not kept (or not made yet)."""
+    from xaso.traceability.stamp_replica import StampReplica  # Django is set up by build_data
+
+    if not (folder / "data.mdb").exists():
         return None
-    return stamps if heartbeat is not None else None
+    replica = StampReplica(folder)  # opened to look: its writer thread is never started
+    try:
+        return replica.kept()
+    finally:
+        replica.stop()
 
 
 ACCESS_LINE = re.compile(r'"GET (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3}) ')

@@ -54,7 +54,7 @@ def idle_replica(tmp_path):
     replica = stamp_replica.StampReplica(tmp_path / "replica")
     replica._keeper.start_once = lambda: None
     yield replica
-    replica._env.close()
+    replica.stop()
 
 
 # --- The file ---------------------------------------------------------------------------------
@@ -94,8 +94,10 @@ def test_a_file_whose_writer_stopped_is_not_read(idle_replica):
     assert idle_replica.row("00ff" * 8) is None  # no heartbeat yet: still copying
     idle_replica._beat(time.time() - stamp_replica.FRESH_SECONDS - 1)
     assert idle_replica.row("00ff" * 8) is None and not idle_replica.fresh()
+    assert idle_replica.kept() is None
     idle_replica._beat(time.time())
     assert idle_replica.row("00ff" * 8)[2] == 3 and idle_replica.fresh()
+    assert idle_replica.kept() == 1
 
 
 def test_only_one_process_writes(tmp_path):
@@ -208,11 +210,11 @@ def _lock_holder(lock_path) -> int | None:
 
 
 def _replica_fresh(folder) -> bool:
-    replica = stamp_replica.StampReplica(folder)
+    replica = stamp_replica.StampReplica(folder)  # its writer thread is never started
     try:
-        return replica.fresh()
+        return replica.kept() is not None
     finally:
-        replica._env.close()
+        replica.stop()
 
 
 @needs_postgresql

@@ -164,12 +164,21 @@ class StampReplica:
         with self._env.begin() as txn:
             return _fresh(txn.get(_HEARTBEAT, db=self._meta))
 
+    def kept(self) -> int | None:
+        """How many stamps the file holds while it is kept up to date, else None (for a
+        process that only looks at it: the benchmark, tests)."""
+        with self._env.begin() as txn:
+            if not _fresh(txn.get(_HEARTBEAT, db=self._meta)):
+                return None
+            return txn.stat(self._stamps)["entries"]
+
     def writing(self) -> bool:
         """Whether this process is the writer (tests)."""
         return self._writing.is_set()
 
     def stop(self) -> None:
-        """Stop the thread and close the file (tests; the thread dies with its process)."""
+        """Stop the thread, if started, and close the file (tests, benchmark; the thread
+        dies with its process)."""
         self._stopping.set()
         self._keeper.join()
         self._env.close()
